@@ -1,0 +1,99 @@
+"""DuckDB: an embedded database file; parquet load files are read by DuckDB itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from shipload.config.specs import BaseSpec
+from shipload.destinations.base import Capabilities
+from shipload.destinations.duckdb.dialect import DuckDbDialect
+from shipload.destinations.sql.client import SqlJobClient
+from shipload.destinations.sql.transport import SqlTransport
+from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.schema.schema import Schema, Table
+
+CAPABILITIES = Capabilities(
+    preferred_loader_file_format="parquet",
+    supported_loader_file_formats=("parquet",),
+    max_identifier_length=DuckDbDialect.max_identifier_length,
+)
+
+
+@dataclasses.dataclass(repr=False)
+class DuckDbCredentials(BaseSpec):
+    """`database`: path of the DuckDB file (default ``<pipeline_name>.duckdb`` in the working dir)."""
+
+    database: str | None = None
+
+    @classmethod
+    def parse_native(cls, value: str) -> dict[str, Any]:
+        return {"database": value.removeprefix("duckdb:///")}
+
+
+_file_locks: dict[str, threading.Lock] = {}
+
+
+class DuckDbTransport(SqlTransport):
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.conn: Any = None
+
+    def connect(self) -> None:
+        import duckdb
+
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = duckdb.connect(self.database)
+        self.conn.execute("SET TimeZone = 'UTC'")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(sql)
+        try:
+            return cur.fetchall()
+        except Exception:
+            return []
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+
+    def translate_error(self, exc: BaseException) -> BaseException:
+        import duckdb
+
+        if isinstance(exc, duckdb.TransactionException):
+            return DestinationTransientError(f"duckdb: {exc}")
+        if isinstance(exc, duckdb.IOException):
+            return DestinationTransientError(f"duckdb: {exc}")
+        if isinstance(exc, duckdb.Error):
+            return DestinationTerminalError(f"duckdb: {exc}")
+        return exc
+
+
+class DuckDbClient(SqlJobClient):
+    FORMATS: ClassVar[tuple[str, ...]] = ("parquet",)
+
+    def __init__(self, credentials: DuckDbCredentials, dataset_name: str) -> None:
+        super().__init__(DuckDbTransport(credentials.database or "shipload.duckdb"), DuckDbDialect, dataset_name, CAPABILITIES)
+
+    def load_file(self, schema: Schema, table: Table, path: Path, file_format: str) -> None:
+        if file_format != "parquet":
+            raise TerminalError(f"duckdb cannot load {file_format!r} files")
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(str(path)).names
+        cols = ", ".join(self.dialect.quote_identifier(n) for n in names)
+        self.execute(
+            f"INSERT INTO {self.table(table.name)} ({cols}) SELECT {cols} FROM read_parquet({self.lit(str(path))})"
+        )

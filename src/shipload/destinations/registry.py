@@ -1,0 +1,73 @@
+"""Destination factories by name; each knows its capabilities, credentials spec and client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shipload.config.resolve import resolve_spec
+from shipload.destinations.base import Capabilities, JobClient
+from shipload.exceptions import UnknownDestination
+
+
+@dataclass
+class Destination:
+    """A destination as configured for one pipeline. `credentials` may be explicit or resolved."""
+
+    name: str
+    credentials: Any = None
+    config: dict[str, Any] | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return _impl(self.name)["capabilities"]()
+
+    def resolve_credentials(self, pipeline_name: str) -> Any:
+        impl = _impl(self.name)
+        explicit = self.credentials
+        spec = impl["credentials"]()
+        if self.name == "duckdb" and explicit is None:
+            resolved = resolve_spec(spec, ("destination", self.name, "credentials"), pipeline_name)
+            if not resolved.database:
+                resolved.database = f"{pipeline_name}.duckdb"
+            return resolved
+        return resolve_spec(spec, ("destination", self.name, "credentials"), pipeline_name, explicit)
+
+    def client(self, pipeline_name: str, dataset_name: str) -> JobClient:
+        return _impl(self.name)["client"](self.resolve_credentials(pipeline_name), dataset_name)
+
+    def __repr__(self) -> str:
+        return f"Destination({self.name!r})"
+
+
+def _duckdb() -> dict[str, Any]:
+    from shipload.destinations.duckdb import client
+
+    return {
+        "capabilities": lambda: client.CAPABILITIES,
+        "credentials": lambda: client.DuckDbCredentials,
+        "client": client.DuckDbClient,
+    }
+
+
+_IMPLS = {"duckdb": _duckdb}
+
+
+def _impl(name: str) -> dict[str, Any]:
+    try:
+        return _IMPLS[name]()
+    except KeyError:
+        raise UnknownDestination(f"unknown destination {name!r}; known: {sorted(_IMPLS)}") from None
+
+
+def register(name: str, loader: Any) -> None:
+    _IMPLS[name] = loader
+
+
+def as_destination(value: Any) -> Destination:
+    if isinstance(value, Destination):
+        return value
+    if isinstance(value, str):
+        _impl(value)
+        return Destination(value)
+    raise UnknownDestination(f"destination must be a name or a Destination, got {type(value).__name__}")

@@ -1,0 +1,278 @@
+"""The generic SQL job client: migrations, system tables, job bookkeeping, write dispositions.
+
+Destinations subclass it and provide a transport, a dialect and `load_file` for their formats."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import zlib
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shipload.destinations.base import Capabilities, JobClient
+from shipload.destinations.sql.dialect import SqlDialect
+from shipload.destinations.sql.system_tables import SYSTEM_TABLES
+from shipload.destinations.sql.transport import SqlTransport
+from shipload.packages.storage import JobFileName
+from shipload.schema.schema import (
+    LOAD_JOBS_TABLE, LOADS_TABLE, STATE_TABLE, VERSION_TABLE, Column, Schema, Table,
+)
+
+STATE_ENGINE_VERSION = 1
+
+
+def compress_text(text: str) -> str:
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
+
+
+def decompress_text(text: str) -> str:
+    try:
+        return zlib.decompress(base64.b64decode(text, validate=True)).decode("utf-8")
+    except Exception:
+        return text
+
+
+class SqlJobClient(JobClient):
+    dialect: type[SqlDialect]
+
+    def __init__(
+        self, transport: SqlTransport, dialect: type[SqlDialect], dataset_name: str, capabilities: Capabilities,
+    ) -> None:
+        self.transport = transport
+        self.dialect = dialect
+        self.dataset_name = dataset_name
+        self.capabilities = capabilities
+        self.statements: list[str] = []  # every statement this client ran, for tests and traces
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def open(self) -> None:
+        self.transport.connect()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        self.statements.append(sql)
+        try:
+            return self.transport.execute(sql)
+        except Exception as exc:
+            translated = self.transport.translate_error(exc)
+            if translated is exc:
+                raise
+            raise translated from None
+
+    def table(self, name: str) -> str:
+        return self.dialect.qualified(self.dataset_name, name)
+
+    def lit(self, value: Any) -> str:
+        return self.dialect.literal(value)
+
+    # -- storage ------------------------------------------------------------------------------
+    def has_dataset(self) -> bool:
+        rows = self.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = " + self.lit(self._fold(self.dataset_name))
+        )
+        return bool(rows)
+
+    def _fold(self, name: str) -> str:
+        return name.lower() if self.dialect.casefold_identifiers else name
+
+    def create_dataset(self) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.dialect.quote_identifier(self.dataset_name)}")
+
+    def initialize_storage(self) -> None:
+        if not self.has_dataset():
+            self.create_dataset()
+        existing = self.reflect(list(SYSTEM_TABLES))
+        for name, columns in SYSTEM_TABLES.items():
+            if name not in existing:
+                self.execute(self.create_table_sql(Table(name=name, columns={c.name: c for c in columns})))
+
+    def reflect(self, tables: list[str]) -> dict[str, dict[str, str]]:
+        """Existing columns per table: {table: {column: data type}}; missing tables are absent."""
+        if not tables:
+            return {}
+        names = ", ".join(self.lit(self._fold(t)) for t in tables)
+        rows = self.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = "
+            f"{self.lit(self._fold(self.dataset_name))} AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
+        )
+        out: dict[str, dict[str, str]] = {}
+        for table, column, data_type in rows:
+            out.setdefault(table, {})[column] = self.dialect.data_type_of(data_type)
+        return out
+
+    def create_table_sql(self, table: Table) -> str:
+        cols = ",\n  ".join(self.column_sql(table, c) for c in table.complete_columns())
+        return f"CREATE TABLE {self.table(table.name)} (\n  {cols}\n){self.table_options_sql(table)}"
+
+    def column_sql(self, table: Table, col: Column) -> str:
+        return self.dialect.column_definition(col)
+
+    def table_options_sql(self, table: Table) -> str:
+        return ""
+
+    def add_columns_sql(self, table: Table, columns: list[Column]) -> list[str]:
+        target = self.table(table.name)
+        if self.dialect.alter_add_multi_column:
+            adds = ",\n  ".join(f"ADD COLUMN {self.column_sql(table, c)}" for c in columns)
+            return [f"ALTER TABLE {target}\n  {adds}"]
+        return [f"ALTER TABLE {target} ADD COLUMN {self.column_sql(table, c)}" for c in columns]
+
+    def migration_sql(self, schema: Schema, tables: list[Table]) -> list[str]:
+        existing = self.reflect([t.name for t in tables])
+        statements: list[str] = []
+        for table in tables:
+            complete = table.complete_columns()
+            if not complete:
+                continue
+            have = existing.get(self._fold(table.name))
+            if have is None:
+                statements.append(self.create_table_sql(table))
+                continue
+            new = [c for c in complete if self._fold(c.name) not in have]
+            for col in new:
+                # a column added to a table that already has rows must be nullable
+                col_copy = Column(**{**col.__dict__, "nullable": True})
+                new[new.index(col)] = col_copy
+            if new:
+                statements.extend(self.add_columns_sql(table, new))
+        return statements
+
+    def stored_schema_hashes(self, schema_name: str) -> set[str]:
+        rows = self.execute(
+            f"SELECT version_hash FROM {self.table(VERSION_TABLE)} WHERE schema_name = {self.lit(schema_name)}"
+        )
+        return {r[0] for r in rows}
+
+    def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
+        if schema.version_hash in self.stored_schema_hashes(schema.name):
+            return []
+        statements = self.migration_sql(schema, schema.data_tables())
+        self._run_ddl(statements + [self._version_insert_sql(schema)])
+        return statements
+
+    def _run_ddl(self, statements: list[str]) -> None:
+        if self.dialect.supports_ddl_transactions:
+            with self.transport.transaction():
+                for sql in statements:
+                    self.execute(sql)
+        else:
+            for sql in statements:
+                self.execute(sql)
+
+    def _version_insert_sql(self, schema: Schema) -> str:
+        text = schema.to_json().decode("utf-8")
+        limit = self.dialect.max_text_bytes
+        if limit is not None and len(text.encode("utf-8")) > limit:
+            text = compress_text(text)
+        values = [schema.version, schema.ENGINE_VERSION, self._now(), schema.name, schema.version_hash, text]
+        return f"INSERT INTO {self.table(VERSION_TABLE)} ({self._names(VERSION_TABLE)}) VALUES ({self._values(values)})"
+
+    def _names(self, system_table: str) -> str:
+        return ", ".join(self.dialect.quote_identifier(c.name) for c in SYSTEM_TABLES[system_table])
+
+    def _values(self, values: list[Any]) -> str:
+        return ", ".join(self.lit(v) for v in values)
+
+    @staticmethod
+    def _now() -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+    # -- packages and jobs --------------------------------------------------------------------
+    def prepare_package(self, schema: Schema, load_id: str, tables: list[str]) -> None:
+        """Truncate-and-insert replace: empty every replaced root table and its children once."""
+        truncate: list[str] = []
+        for name in tables:
+            table = schema.tables.get(name)
+            if table is None or table.parent is not None:
+                continue
+            if schema.write_disposition(name) == "replace" and self.replace_strategy(schema, name) == "truncate-and-insert":
+                truncate.extend(t.name for t in schema.table_chain(name) if t.complete_columns())
+        if truncate:
+            existing = self.reflect(truncate)
+            with self.transport.transaction():
+                for name in truncate:
+                    if self._fold(name) in existing:
+                        self.execute(self.truncate_sql(name))
+
+    def replace_strategy(self, schema: Schema, table: str) -> str:
+        return schema.root_table(table).replace_strategy or "truncate-and-insert"
+
+    def truncate_sql(self, table: str) -> str:
+        return f"DELETE FROM {self.table(table)}"
+
+    def job_done(self, load_id: str, job: JobFileName) -> bool:
+        rows = self.execute(
+            f"SELECT 1 FROM {self.table(LOAD_JOBS_TABLE)} WHERE load_id = {self.lit(load_id)} "
+            f"AND job_id = {self.lit(job.job_id)}"
+        )
+        return bool(rows)
+
+    def run_job(self, schema: Schema, load_id: str, job: JobFileName, path: Path) -> None:
+        table = schema.get_table(job.table)
+        with self.transport.transaction():
+            self.load_file(schema, table, path, job.file_format)
+            self.execute(
+                f"INSERT INTO {self.table(LOAD_JOBS_TABLE)} ({self._names(LOAD_JOBS_TABLE)}) "
+                f"VALUES ({self._values([load_id, job.job_id, self._now()])})"
+            )
+
+    @abstractmethod
+    def load_file(self, schema: Schema, table: Table, path: Path, file_format: str) -> None:
+        """Load one file into `table` inside the open transaction."""
+
+    def complete_package(
+        self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None
+    ) -> None:
+        with self.transport.transaction():
+            for sql in self.followup_sql(schema, load_id, tables):
+                self.execute(sql)
+            if state is not None:
+                self.execute(self._state_insert_sql(state, load_id))
+            values = [load_id, schema.name, 0, self._now(), schema.version_hash]
+            self.execute(f"INSERT INTO {self.table(LOADS_TABLE)} ({self._names(LOADS_TABLE)}) VALUES ({self._values(values)})")
+
+    def followup_sql(self, schema: Schema, load_id: str, tables: list[str]) -> list[str]:
+        """SQL run in the commit transaction after all jobs (merge, replace from staging)."""
+        return []
+
+    def _state_insert_sql(self, state: dict[str, Any], load_id: str) -> str:
+        body = orjson.dumps(state, default=str, option=orjson.OPT_SORT_KEYS)
+        values = [
+            int(state.get("_state_version", 1)), STATE_ENGINE_VERSION, state.get("pipeline_name", ""),
+            compress_text(body.decode("utf-8")), self._now(), str(state.get("_version_hash", "")), load_id,
+        ]
+        return f"INSERT INTO {self.table(STATE_TABLE)} ({self._names(STATE_TABLE)}) VALUES ({self._values(values)})"
+
+    def get_stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
+        if not self.has_dataset() or STATE_TABLE not in self.reflect([STATE_TABLE, LOADS_TABLE]):
+            return None
+        rows = self.execute(
+            f"SELECT s.state FROM {self.table(STATE_TABLE)} AS s JOIN {self.table(LOADS_TABLE)} AS l "
+            f"ON l.load_id = s._sl_load_id WHERE s.pipeline_name = {self.lit(pipeline_name)} AND l.status = 0 "
+            "ORDER BY l.load_id DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        return orjson.loads(decompress_text(rows[0][0]))
+
+    def get_stored_schema(self, schema_name: str) -> Schema | None:
+        if not self.has_dataset() or VERSION_TABLE not in self.reflect([VERSION_TABLE]):
+            return None
+        rows = self.execute(
+            f"SELECT v.schema FROM {self.table(VERSION_TABLE)} AS v WHERE v.schema_name = {self.lit(schema_name)} "
+            "ORDER BY v.inserted_at DESC LIMIT 1"
+        )
+        if not rows:
+            return None
+        return Schema.from_json(decompress_text(rows[0][0]), self.capabilities.max_identifier_length)
+
+    def drop_tables(self, names: list[str]) -> None:
+        with self.transport.transaction():
+            for name in names:
+                self.execute(f"DROP TABLE IF EXISTS {self.table(name)}")

@@ -1,0 +1,50 @@
+"""Transports: the driver side of a SQL destination (connect, execute, transactions, errors).
+
+Statements arrive fully rendered: every identifier and literal was produced by the dialect."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+
+class SqlTransport(ABC):
+    @abstractmethod
+    def connect(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement (or a script); returns fetched rows, or [] when there are none."""
+
+    @abstractmethod
+    def begin(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def translate_error(self, exc: BaseException) -> BaseException:
+        """A shipload error (terminal or transient) for a driver error, or `exc` itself."""
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.rollback()
+            raise
+        self.commit()
+
+    def execute_many(self, statements: Sequence[str]) -> None:
+        for sql in statements:
+            self.execute(sql)

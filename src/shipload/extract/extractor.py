@@ -1,0 +1,197 @@
+"""Extract: run resources, filter incrementals, write pages of items into an extracted package.
+
+Pages of Python items are pickled (one pickle per page of up to `page_size` items) because the
+files never leave this machine and pickle keeps every Python type (Decimal, datetime, bytes, UUID)
+without a second serialization format; Arrow data is written as Arrow IPC files, untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from shipload.extract import context
+from shipload.extract.incremental import Incremental
+from shipload.extract.resource import Resource, _is_arrow
+from shipload.packages.storage import PipelineStorage
+from shipload.schema.hints import column_hints_as_dicts
+from shipload.schema.naming import SnakeCaseNaming
+from shipload.utils.files import fsync_dir, write_json
+from shipload.utils.ids import new_file_id, new_load_id
+
+PAGE_SIZE = 1000
+PAGES_PER_FILE = 100
+
+
+class _TableFile:
+    """Appends pickled pages of one table to a file, rotating after PAGES_PER_FILE pages."""
+
+    def __init__(self, folder: Path, table: str) -> None:
+        self.folder, self.table = folder, table
+        self.buffer: list[Any] = []
+        self._file: Any = None
+        self._pages = 0
+        self.items = 0
+
+    def add(self, items: list[Any]) -> None:
+        self.buffer.extend(items)
+        self.items += len(items)
+        while len(self.buffer) >= PAGE_SIZE:
+            self._dump(self.buffer[:PAGE_SIZE])
+            del self.buffer[:PAGE_SIZE]
+
+    def _dump(self, page: list[Any]) -> None:
+        if self._file is None or self._pages >= PAGES_PER_FILE:
+            self.close()
+            self._file = open(self.folder / f"{self.table}.{new_file_id()}.pickle", "wb")
+            self._pages = 0
+        pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pages += 1
+
+    def close(self) -> None:
+        if self.buffer:
+            page, self.buffer = self.buffer, []
+            self._dump(page)
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+
+
+def read_pages(path: Path) -> Any:
+    """Yield the pages of one extracted pickle file."""
+    with open(path, "rb") as f:
+        while True:
+            try:
+                yield pickle.load(f)
+            except EOFError:
+                return
+
+
+class Extractor:
+    def __init__(self, storage: PipelineStorage, naming: SnakeCaseNaming) -> None:
+        self.storage = storage
+        self.naming = naming
+
+    def extract(
+        self,
+        resources: list[Resource],
+        schema_name: str,
+        state: dict[str, Any],
+        source_hints: dict[str, Any],
+    ) -> tuple[str, dict[str, int]]:
+        """Write one extracted package; returns its load id and item counts per table."""
+        load_id = new_load_id()
+        work = self.storage.folder("extract", "new", load_id)
+        pages_dir = work / "pages"
+        arrow_dir = work / "arrow"
+        pages_dir.mkdir()
+        arrow_dir.mkdir()
+        files: dict[str, _TableFile] = {}
+        hints: dict[str, dict[str, Any]] = {}
+        arrow_counts: dict[str, int] = defaultdict(int)
+        resource_states = state.setdefault("resources", {})
+
+        def table_for(res: Resource, item: Any) -> str:
+            tname = res.table_name
+            raw = tname(item) if callable(tname) else tname
+            table = self.naming.normalize_identifier(raw)
+            if table not in hints:
+                merged = {**source_hints, **res.hints}
+                merged.pop("table_name", None)
+                if "columns" in merged:
+                    merged["columns"] = column_hints_as_dicts(merged["columns"])
+                hints[table] = {"resource": res.name, "hints": merged}
+            return table
+
+        def write(res: Resource, item: Any) -> None:
+            if _is_arrow(item):
+                table = table_for(res, None)
+                _write_arrow(arrow_dir / f"{table}.{new_file_id()}.arrow", item)
+                arrow_counts[table] += len(item)
+                return
+            batch = item
+            if callable(res.table_name):
+                grouped: dict[str, list[Any]] = defaultdict(list)
+                for it in batch:
+                    grouped[table_for(res, it)].append(it)
+                groups = grouped.items()
+            else:
+                groups = [(table_for(res, None), batch)]
+            for table, items in groups:
+                tf = files.get(table)
+                if tf is None:
+                    tf = files[table] = _TableFile(pages_dir, table)
+                tf.add(items)
+
+        children: dict[str, list[Resource]] = defaultdict(list)
+        roots: dict[str, Resource] = {}
+        for res in resources:
+            node = res
+            while node.parent is not None:
+                if node not in children[node.parent.name]:
+                    children[node.parent.name].append(node)
+                node = node.parent
+            roots.setdefault(node.name, node)
+        selected = {r.name for r in resources}
+        prepared: dict[str, Any] = {}
+
+        def feed(res: Resource, item: Any, inc: Incremental | None) -> None:
+            if _is_arrow(item):
+                if inc is not None:
+                    item = inc.filter_arrow(item)
+                if not len(item):
+                    return
+            else:
+                was_list = isinstance(item, list)
+                batch = item if was_list else [item]
+                if inc is not None:
+                    batch = inc.filter_page(batch)
+                if not batch:
+                    return
+                item = batch if was_list else batch[0]
+            if res.name in selected:
+                write(res, item if isinstance(item, list) or _is_arrow(item) else [item])
+            for child in children.get(res.name, []):
+                cstate = resource_states.setdefault(child.name, {})
+                if child.name not in prepared:
+                    prepared[child.name] = child.prepare(cstate)
+                for out, cinc in child.transform(item, cstate, prepared[child.name]):
+                    feed(child, out, cinc)
+
+        with context.pipeline_state_context(state):
+            for root in roots.values():
+                rstate = resource_states.setdefault(root.name, {})
+                for item, inc in root.produce(rstate):
+                    feed(root, item, inc)
+        for tf in files.values():
+            tf.close()
+        for res in resources:  # a resource that yielded nothing still counts (replace empties its table)
+            if not callable(res.table_name):
+                table_for(res, None)
+
+        counts = {t: tf.items for t, tf in files.items()}
+        for t, n in arrow_counts.items():
+            counts[t] = counts.get(t, 0) + n
+        write_json(work / "hints.json", hints)
+        write_json(work / "package_state.json", {
+            "load_id": load_id, "schema_name": schema_name, "created_at": time.time(),
+            "pipeline_state": state, "item_counts": counts,
+        })
+        fsync_dir(pages_dir)
+        target = self.storage.folder("extract", "extracted") / load_id
+        os.replace(work, target)
+        return load_id, counts
+
+
+def _write_arrow(path: Path, data: Any) -> None:
+    import pyarrow as pa
+
+    table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)

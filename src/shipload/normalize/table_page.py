@@ -1,0 +1,196 @@
+"""Turn one page of flat rows of one table into typed columns, evolving the schema as it goes:
+infer new columns, coerce values, route misfits to variant columns, enforce schema contracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import chain
+from typing import Any
+
+from shipload.exceptions import DataValidationError, TerminalError
+from shipload.normalize.coerce import coerce_column, variant_of
+from shipload.schema.schema import (
+    LIST_IDX_COL, LOAD_ID_COL, PARENT_ID_COL, ROOT_ID_COL, ROW_ID_COL, VARIANT_SUFFIX, Column, Schema, Table,
+)
+from shipload.schema.types import py_type_to_data_type
+
+Columns = dict[str, list[Any]]
+DEFAULT_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "evolve"}
+_SYSTEM_COLUMNS = {
+    LOAD_ID_COL: Column(LOAD_ID_COL, "text", nullable=False),
+    ROW_ID_COL: Column(ROW_ID_COL, "text", nullable=False, row_key=True, unique=True),
+    PARENT_ID_COL: Column(PARENT_ID_COL, "text", nullable=False, parent_key=True),
+    LIST_IDX_COL: Column(LIST_IDX_COL, "bigint", nullable=False),
+    ROOT_ID_COL: Column(ROOT_ID_COL, "text", nullable=False, root_key=True),
+}
+
+
+class TablePageNormalizer:
+    """Applies pages to a (cloned) schema. Not thread safe; one per package."""
+
+    def __init__(self, schema: Schema, load_id: str) -> None:
+        self.schema = schema
+        self.load_id = load_id
+        self.new_tables: set[str] = set()
+
+    def contract(self, table: Table) -> dict[str, str]:
+        root = self.schema.root_table(table.name) if table.name in self.schema.tables else table
+        contract = dict(DEFAULT_CONTRACT)
+        contract.update(self.schema.settings.get("schema_contract") or {})
+        contract.update(root.schema_contract or {})
+        return contract
+
+    def _refuse(self, table: str, column: str | None, entity: str, detail: str) -> None:
+        raise DataValidationError(self.schema.name, table, column, entity, "freeze", detail)
+
+    def process(
+        self, table_name: str, parent: str | None, rows: list[dict[str, Any]], root_ids: list[str] | None,
+        dropped_parents: set[str],
+    ) -> Columns | None:
+        """Columns for the rows of one table, or None if a contract discarded them all.
+
+        Ids of rows dropped by `discard_row` are added to `dropped_parents` so children follow."""
+        if dropped_parents and parent is not None:
+            kept = [r for r in rows if r[PARENT_ID_COL] not in dropped_parents]
+            if len(kept) != len(rows):
+                dropped_parents.update(r[ROW_ID_COL] for r in rows if r[PARENT_ID_COL] in dropped_parents)
+                rows = kept
+        if not rows:
+            return None
+        table = self.ensure_table(table_name, parent)
+        if table is None:
+            dropped_parents.update(root_ids if root_ids is not None else (r[ROW_ID_COL] for r in rows))
+            return None
+        contract = self.contract(table)
+        is_new_table = table_name in self.new_tables
+        keys = list(dict.fromkeys(chain.from_iterable(rows)))
+        columns: Columns = {}
+        drop_rows: set[int] = set()
+        for key in keys:
+            values = [r.get(key) for r in rows]
+            col = table.columns.get(key)
+            if col is None or col.data_type is None:
+                col = self._new_column(table, key, values, contract, is_new_table, drop_rows, col)
+                if col is None:
+                    continue
+                if col.data_type is None:
+                    continue
+            values, misfits = coerce_column(values, col)
+            columns[key] = values
+            if misfits:
+                self._variants(table, col, misfits, columns, len(rows), contract, drop_rows)
+        n = len(rows)
+        if root_ids is not None:
+            columns[LOAD_ID_COL] = [self.load_id] * n
+            columns[ROW_ID_COL] = root_ids
+            for name in (LOAD_ID_COL, ROW_ID_COL):
+                if name not in table.columns:
+                    table.columns[name] = _system_column(name)
+        if drop_rows:
+            ids = columns[ROW_ID_COL]
+            dropped_parents.update(ids[i] for i in drop_rows)
+            keep = [i for i in range(n) if i not in drop_rows]
+            if not keep:
+                return None
+            columns = {k: [v[i] for i in keep] for k, v in columns.items()}
+        return columns
+
+    # -- schema evolution ---------------------------------------------------------------------
+    def ensure_table(self, name: str, parent: str | None) -> Table | None:
+        """The schema table for data arriving now; creates it (contract permitting) if it is new."""
+        table = self.schema.tables.get(name)
+        if table is None or (not table.complete_columns() and name not in self.new_tables):
+            return self._new_table(name, parent)
+        return table
+
+    def _new_table(self, name: str, parent: str | None) -> Table | None:
+        schema = self.schema
+        existing = schema.tables.get(name)
+        if parent is None:
+            probe = existing or Table(name=name)
+            mode = self.contract(probe)["tables"]
+        else:
+            mode = self.contract(schema.get_table(parent))["columns"] if parent in schema.tables else "evolve"
+            if parent in self.new_tables:
+                mode = "evolve"
+        if mode == "freeze":
+            self._refuse(name, None, "tables", f"new table {name!r} is not allowed")
+        if mode in ("discard_row", "discard_value"):
+            return None
+        table = schema.ensure_table(name, parent)
+        if parent is not None:
+            table.parent = parent
+        self.new_tables.add(name)
+        return table
+
+    def _new_column(
+        self, table: Table, name: str, values: list[Any], contract: dict[str, str], is_new_table: bool,
+        drop_rows: set[int], hinted: Column | None,
+    ) -> Column | None:
+        first = next((v for v in values if v is not None), None)
+        if first is None:
+            if hinted is None:
+                table.columns[name] = Column(name=name)  # seen, type unknown until a value arrives
+                return table.columns[name]
+            return hinted
+        if name in _SYSTEM_COLUMNS:
+            col = _system_column(name)
+            table.columns[name] = col
+            return col
+        mode = "evolve" if is_new_table or (hinted is not None) else contract["columns"]
+        if mode == "freeze":
+            self._refuse(table.name, name, "columns", f"new column {name!r} (value {first!r:.100}) is not allowed")
+        if mode == "discard_row":
+            drop_rows.update(i for i, v in enumerate(values) if v is not None)
+            return None
+        if mode == "discard_value":
+            return None
+        data_type = py_type_to_data_type(type(first))
+        if data_type is None:
+            raise TerminalError(
+                f"table {table.name!r}, column {name!r}: cannot store value {first!r:.100} of type "
+                f"{type(first).__name__}; convert it to str, int, float, Decimal, datetime, bytes, dict or list"
+            )
+        col = hinted or Column(name=name)
+        col.data_type = data_type
+        if data_type == "timestamp":
+            col.timezone = isinstance(first, dt.datetime) and first.tzinfo is not None if col.timezone is None else col.timezone
+            if col.timezone is True:
+                col.timezone = None  # the default: with time zone
+        table.columns[name] = col
+        return col
+
+    def _variants(
+        self, table: Table, col: Column, misfits: dict[int, Any], columns: Columns, n: int,
+        contract: dict[str, str], drop_rows: set[int],
+    ) -> None:
+        mode = contract["data_type"]
+        if mode == "freeze":
+            i, v = next(iter(misfits.items()))
+            self._refuse(table.name, col.name, "data_type",
+                         f"value {v!r:.100} ({type(v).__name__}) does not fit type {col.data_type}")
+        if mode == "discard_row":
+            drop_rows.update(misfits)
+            return
+        if mode == "discard_value":
+            return
+        for i, v in misfits.items():
+            if py_type_to_data_type(type(v)) is None:
+                raise TerminalError(
+                    f"table {table.name!r}, column {col.name!r}: cannot store value {v!r:.100} of type {type(v).__name__}"
+                )
+            vtype, stored = variant_of(v)
+            vname = self.schema.naming.shorten(f"{col.name}{VARIANT_SUFFIX}{vtype}", f"{col.name}{VARIANT_SUFFIX}{vtype}")
+            vcol = table.columns.get(vname)
+            if vcol is None:
+                vcol = Column(name=vname, data_type=vtype, variant=True)
+                table.columns[vname] = vcol
+            target = columns.get(vname)
+            if target is None:
+                target = columns[vname] = [None] * n
+            target[i] = stored
+
+
+def _system_column(name: str) -> Column:
+    proto = _SYSTEM_COLUMNS[name]
+    return Column(**{k: getattr(proto, k) for k in proto.__dataclass_fields__ if k != "extra"})

@@ -1,0 +1,379 @@
+"""The pipeline: extract -> normalize -> load, with local state and crash recovery."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shipload.destinations.registry import Destination, as_destination
+from shipload.exceptions import PipelineError, PipelineStepFailed, TerminalError
+from shipload.extract.extractor import Extractor
+from shipload.extract.resource import Resource, Source, _is_arrow, resource
+from shipload.load.loader import Loader
+from shipload.normalize.normalizer import Normalizer
+from shipload.packages.storage import LoadPackage, PipelineStorage
+from shipload.pipeline.load_info import LoadInfo
+from shipload.schema.hints import normalize_contract
+from shipload.schema.schema import Schema
+from shipload.utils.files import atomic_write, read_json, remove_tree, write_json
+
+log = logging.getLogger("shipload.pipeline")
+
+RUN_HINT_KEYS = ("table_name", "write_disposition", "primary_key", "merge_key", "columns", "schema_contract")
+
+
+def default_pipelines_dir() -> Path:
+    return Path(os.environ.get("SHIPLOAD_PIPELINES_DIR", Path.home() / ".shipload" / "pipelines"))
+
+
+class Pipeline:
+    def __init__(
+        self,
+        pipeline_name: str,
+        destination: Any,
+        staging: Any = None,
+        dataset_name: str | None = None,
+        pipelines_dir: str | os.PathLike[str] | None = None,
+        dev_mode: bool = False,
+        credentials: Any = None,
+    ) -> None:
+        self.pipeline_name = pipeline_name
+        self.working_dir = Path(pipelines_dir or default_pipelines_dir()) / pipeline_name
+        if dev_mode:
+            remove_tree(self.working_dir)
+        self.storage = PipelineStorage(self.working_dir)
+        stored = read_json(self.working_dir / "state.json", None)
+        self._is_new = stored is None
+        self._state: dict[str, Any] = stored or {"pipeline_name": pipeline_name, "_state_version": 0, "sources": {}}
+        if destination is None and stored:
+            destination = stored.get("destination")
+        if destination is None:
+            raise PipelineError("pipeline needs a destination, e.g. destination='duckdb'")
+        self.destination: Destination = as_destination(destination)
+        if credentials is not None:
+            self.destination.credentials = credentials
+        self.staging = staging
+        suffix = time.strftime("_%Y%m%d%H%M%S") if dev_mode else ""
+        self.dataset_name = dataset_name or self._state.get("dataset_name") or f"{pipeline_name}_dataset{suffix}"
+        if dev_mode and dataset_name:
+            self.dataset_name = dataset_name + suffix
+        self._state["destination"] = self.destination.name
+        self._state["dataset_name"] = self.dataset_name
+        self.max_identifier_length = self.destination.capabilities.max_identifier_length
+        self._schemas: dict[str, Schema] = {}
+        self.last_load_info: LoadInfo | None = None
+
+    # -- schema -------------------------------------------------------------------------------
+    @property
+    def default_schema_name(self) -> str:
+        return self._state.get("default_schema_name") or self.pipeline_name
+
+    def _schema_path(self, name: str) -> Path:
+        return self.working_dir / "schemas" / f"{name}.schema.yaml"
+
+    def schema(self, name: str | None = None) -> Schema:
+        name = name or self.default_schema_name
+        if name not in self._schemas:
+            path = self._schema_path(name)
+            if path.exists():
+                self._schemas[name] = Schema.from_yaml(path.read_text("utf-8"), self.max_identifier_length)
+            else:
+                self._schemas[name] = Schema(name, self.max_identifier_length)
+        return self._schemas[name]
+
+    @property
+    def default_schema(self) -> Schema:
+        return self.schema()
+
+    def _save_schema(self, schema: Schema) -> None:
+        self._schemas[schema.name] = schema
+        atomic_write(self._schema_path(schema.name), schema.to_yaml())
+
+    def export_schema(self, path: str | os.PathLike[str], name: str | None = None) -> Path:
+        target = Path(path)
+        atomic_write(target, self.schema(name).to_yaml())
+        return target
+
+    def import_schema(self, path: str | os.PathLike[str]) -> Schema:
+        schema = Schema.from_yaml(Path(path).read_text("utf-8"), self.max_identifier_length)
+        current = self.schema(schema.name)
+        schema.version = max(schema.version, current.version)
+        schema.bump_version()
+        self._save_schema(schema)
+        return schema
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        """The state as of the newest package (pending ones included): what the next extract sees."""
+        newest = self._newest_pending_state()
+        return copy.deepcopy(newest if newest is not None else self._state)
+
+    def _newest_pending_state(self) -> dict[str, Any] | None:
+        candidates: list[tuple[float, dict[str, Any]]] = []
+        for path in self.storage.extracted_packages():
+            st = read_json(path / "package_state.json", {})
+            candidates.append((float(path.name), st.get("pipeline_state")))
+        for pkg in self.storage.normalized_packages():
+            candidates.append((float(pkg.load_id), pkg.state.get("pipeline_state")))
+        candidates = [c for c in candidates if c[1] is not None]
+        return max(candidates, key=lambda c: c[0])[1] if candidates else None
+
+    def _save_state(self) -> None:
+        write_json(self.working_dir / "state.json", self._state)
+
+    @staticmethod
+    def _state_hash(state: dict[str, Any]) -> str:
+        body = {k: v for k, v in state.items() if not k.startswith("_")}
+        return hashlib.sha256(orjson.dumps(body, default=str, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
+
+    # -- data -> resources -------------------------------------------------------------------------
+    def _as_resources(self, data: Any, hints: dict[str, Any]) -> tuple[str, list[Resource], dict[str, Any]]:
+        """(schema name, selected resources, source-level hints)."""
+        items = data if isinstance(data, (list, tuple)) and data and all(isinstance(d, (Resource, Source)) for d in data) else [data]
+        schema_name: str | None = None
+        resources: list[Resource] = []
+        source_hints: dict[str, Any] = {}
+        for d in items:
+            if isinstance(d, Source):
+                schema_name = schema_name or d.name
+                source_hints.update(d.hints)
+                resources.extend(d.selected_resources)
+            elif isinstance(d, Resource):
+                resources.append(d)
+            else:
+                name = hints.get("table_name") or getattr(d, "__name__", None)
+                if not isinstance(name, str) or name == "<lambda>":
+                    name = self.pipeline_name
+                if _is_arrow(d) or isinstance(d, (list, tuple, dict)) or hasattr(d, "__iter__") or callable(d):
+                    resources.append(resource(d if not isinstance(d, tuple) else list(d), name=name))
+                else:
+                    raise TerminalError(f"cannot extract data of type {type(d).__name__}")
+        run_hints = {k: v for k, v in hints.items() if v is not None}
+        if run_hints:
+            resources = [r.with_name(r.name) for r in resources]
+            for r in resources:
+                if "write_disposition" in run_hints and isinstance(run_hints["write_disposition"], dict):
+                    from shipload.extract.resource import _disposition_hints
+
+                    r.hints.update(_disposition_hints(run_hints["write_disposition"]))
+                    extra = {k: v for k, v in run_hints.items() if k != "write_disposition"}
+                else:
+                    extra = run_hints
+                if "schema_contract" in extra:
+                    normalize_contract(extra["schema_contract"])
+                r.apply_hints(**extra)
+        return schema_name or self.default_schema_name, resources, source_hints
+
+    # -- steps ----------------------------------------------------------------------------------------
+    def extract(self, data: Any, **hints: Any) -> str | None:
+        self._recover()
+        schema_name, resources, source_hints = self._as_resources(
+            data, {k: hints.get(k) for k in RUN_HINT_KEYS}
+        )
+        if "default_schema_name" not in self._state:
+            self._state["default_schema_name"] = schema_name
+            self._save_state()
+        state = self.state
+        source_state = state.setdefault("sources", {}).setdefault(schema_name, {})
+        extractor = Extractor(self.storage, self.schema(schema_name).naming)
+        try:
+            load_id, _ = extractor.extract(resources, schema_name, source_state, source_hints)
+        except Exception as exc:
+            remove_tree(self.working_dir / "extract" / "new")
+            raise PipelineStepFailed("extract", None, exc) from exc
+        state["_state_version"] = int(state.get("_state_version", 0)) + 1
+        pkg_dir = self.working_dir / "extract" / "extracted" / load_id
+        pkg_state = read_json(pkg_dir / "package_state.json", {})
+        pkg_state["pipeline_state"] = state
+        write_json(pkg_dir / "package_state.json", pkg_state)
+        return load_id
+
+    def _choose_format(self, loader_file_format: str | None) -> Any:
+        caps = self.destination.capabilities
+
+        def choose(schema: Schema, table: Any) -> str:
+            wanted = loader_file_format or schema.root_table(table.name).file_format or caps.preferred_loader_file_format
+            if wanted not in caps.supported_loader_file_formats:
+                raise TerminalError(
+                    f"table {table.name!r}: file format {wanted!r} is not supported by {self.destination.name}; "
+                    f"use one of {caps.supported_loader_file_formats}"
+                )
+            return wanted
+
+        return choose
+
+    def normalize(self, loader_file_format: str | None = None) -> list[str]:
+        self._recover()
+        normalizer = Normalizer(self.storage, self._choose_format(loader_file_format))
+        done: list[str] = []
+        for extracted in self.storage.extracted_packages():
+            pkg_state = read_json(extracted / "package_state.json", {})
+            live = self.schema(pkg_state.get("schema_name"))
+            try:
+                package, schema, _ = normalizer.normalize(extracted, live)
+            except Exception as exc:
+                remove_tree(self.working_dir / "normalize" / "new")
+                if isinstance(exc, TerminalError):
+                    self._discard_extracted(extracted, exc)
+                raise PipelineStepFailed("normalize", extracted.name, exc) from exc
+            self._save_schema(schema)
+            done.append(package.load_id)
+        return done
+
+    def _discard_extracted(self, extracted: Path, exc: BaseException) -> None:
+        """A package whose data cannot be normalized (bad data, contract) is set aside, with its state."""
+        failed = self.storage.folder("extract", "failed")
+        os.replace(extracted, failed / extracted.name)
+        (failed / extracted.name / "error.txt").write_text(str(exc), encoding="utf-8")
+
+    def load(self) -> LoadInfo:
+        self._recover()
+        started = time.time()
+        info = LoadInfo(self.pipeline_name, self.destination.name, self.dataset_name, started_at=started)
+        packages = self.storage.normalized_packages()
+        if not packages:
+            return info
+        loader = Loader()
+        with self.destination.client(self.pipeline_name, self.dataset_name) as client:
+            for package in packages:
+                pkg_state = package.state
+                schema = Schema.from_dict(read_json(package.path / "schema.json"), self.max_identifier_length)
+                pipeline_state = pkg_state.get("pipeline_state")
+                to_store = None
+                if pipeline_state is not None:
+                    state_hash = self._state_hash(pipeline_state)
+                    if state_hash != self._state.get("_stored_hash"):
+                        to_store = dict(pipeline_state, pipeline_name=self.pipeline_name, _version_hash=state_hash)
+                try:
+                    loader.load_package(client, package, schema, to_store)
+                except Exception as exc:
+                    raise PipelineStepFailed("load", package.load_id, exc) from exc
+                self._package_loaded(package, pipeline_state, to_store)
+                info.load_ids.append(package.load_id)
+                for table, n in (pkg_state.get("row_counts") or {}).items():
+                    info.row_counts[table] = info.row_counts.get(table, 0) + n
+        info.elapsed = time.time() - started
+        return info
+
+    def _package_loaded(self, package: LoadPackage, pipeline_state: dict[str, Any] | None, stored: dict[str, Any] | None) -> None:
+        if pipeline_state is not None:
+            keep = {k: self._state[k] for k in ("destination", "dataset_name", "default_schema_name") if k in self._state}
+            self._state = dict(pipeline_state, **keep)
+            if stored is not None:
+                self._state["_stored_hash"] = stored["_version_hash"]
+        self._save_state()
+        target = self.storage.folder("load", "loaded") / package.load_id
+        os.replace(package.path, target)
+        for state in ("completed_jobs",):
+            remove_tree(target / state)
+
+    def _recover(self) -> None:
+        self.storage.clean_incomplete()
+
+    def run(
+        self,
+        data: Any = None,
+        *,
+        table_name: str | None = None,
+        write_disposition: Any = None,
+        primary_key: Any = None,
+        merge_key: Any = None,
+        columns: Any = None,
+        loader_file_format: str | None = None,
+        schema_contract: Any = None,
+    ) -> LoadInfo:
+        """Finish pending packages, then extract, normalize and load `data`."""
+        started = time.time()
+        self._recover()
+        if self._is_new:
+            self.sync_destination()
+        steps: dict[str, float] = {}
+        pending_info = None
+        if self.storage.has_pending():
+            self.normalize(loader_file_format)
+            pending_info = self.load()
+        info = LoadInfo(self.pipeline_name, self.destination.name, self.dataset_name, started_at=started)
+        if pending_info is not None:
+            info.load_ids.extend(pending_info.load_ids)
+            info.row_counts.update(pending_info.row_counts)
+        if data is not None:
+            t0 = time.time()
+            self.extract(data, table_name=table_name, write_disposition=write_disposition, primary_key=primary_key,
+                         merge_key=merge_key, columns=columns, schema_contract=schema_contract)
+            t1 = time.time()
+            self.normalize(loader_file_format)
+            t2 = time.time()
+            loaded = self.load()
+            t3 = time.time()
+            steps = {"extract": t1 - t0, "normalize": t2 - t1, "load": t3 - t2}
+            info.load_ids.extend(loaded.load_ids)
+            for t, n in loaded.row_counts.items():
+                info.row_counts[t] = info.row_counts.get(t, 0) + n
+        info.steps = steps
+        info.elapsed = time.time() - started
+        self.last_load_info = info
+        return info
+
+    # -- destination ----------------------------------------------------------------------------------
+    def sync_destination(self) -> bool:
+        """On a new working folder, restore state and schema from the destination's completed loads."""
+        self._is_new = False
+        try:
+            with self.destination.client(self.pipeline_name, self.dataset_name) as client:
+                stored = client.get_stored_state(self.pipeline_name)
+                if stored is None:
+                    self._save_state()
+                    return False
+                keep = {k: self._state[k] for k in ("destination", "dataset_name") if k in self._state}
+                self._state = dict(stored, **keep)
+                self._state["_stored_hash"] = stored.get("_version_hash")
+                for name in {self._state.get("default_schema_name"), *stored.get("sources", {}).keys()} - {None}:
+                    schema = client.get_stored_schema(name)
+                    if schema is not None:
+                        self._save_schema(schema)
+                self._save_state()
+                return True
+        except Exception as exc:
+            log.warning("could not restore state from the destination: %s", exc)
+            return False
+
+    def sql_client(self) -> Any:
+        """A connected SQL client for the pipeline's dataset; use as a context manager."""
+        return self.destination.client(self.pipeline_name, self.dataset_name)
+
+    def drop_pending_packages(self) -> None:
+        for path in self.storage.extracted_packages():
+            remove_tree(path)
+        for pkg in self.storage.normalized_packages():
+            remove_tree(pkg.path)
+
+
+def pipeline(
+    pipeline_name: str | None = None,
+    destination: Any = None,
+    staging: Any = None,
+    dataset_name: str | None = None,
+    pipelines_dir: str | os.PathLike[str] | None = None,
+    dev_mode: bool = False,
+    credentials: Any = None,
+) -> Pipeline:
+    """Create (or reopen) a pipeline by name."""
+    name = pipeline_name or Path(os.path.basename(os.sys.argv[0] or "shipload")).stem or "shipload"
+    return Pipeline(name, destination, staging, dataset_name, pipelines_dir, dev_mode, credentials)
+
+
+def attach(pipeline_name: str, pipelines_dir: str | os.PathLike[str] | None = None) -> Pipeline:
+    """Reopen an existing pipeline from its working folder."""
+    folder = Path(pipelines_dir or default_pipelines_dir()) / pipeline_name
+    stored = read_json(folder / "state.json", None)
+    if stored is None:
+        raise PipelineError(f"no pipeline {pipeline_name!r} in {folder.parent}")
+    return Pipeline(pipeline_name, stored["destination"], None, stored.get("dataset_name"), pipelines_dir)

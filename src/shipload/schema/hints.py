@@ -1,0 +1,110 @@
+"""Apply resource hints (write disposition, keys, column hints, contracts) to a schema table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipload.exceptions import SchemaError
+from shipload.schema.schema import Column, Schema, Table
+from shipload.schema.types import DATA_TYPES
+
+MERGE_STRATEGIES = ("delete-insert", "upsert", "scd2")
+REPLACE_STRATEGIES = ("truncate-and-insert", "insert-from-staging", "staging-optimized")
+CONTRACT_MODES = ("evolve", "freeze", "discard_row", "discard_value")
+CONTRACT_ENTITIES = ("tables", "columns", "data_type")
+
+
+def normalize_contract(contract: str | dict[str, str] | None) -> dict[str, str] | None:
+    """`"freeze"` -> all three entities; a dict is checked for known entities and modes."""
+    if contract is None:
+        return None
+    if isinstance(contract, str):
+        contract = {e: contract for e in CONTRACT_ENTITIES}
+    out: dict[str, str] = {}
+    for entity, mode in contract.items():
+        if entity not in CONTRACT_ENTITIES:
+            raise SchemaError(f"schema_contract: unknown entity {entity!r}; use one of {CONTRACT_ENTITIES}")
+        if mode not in CONTRACT_MODES:
+            raise SchemaError(f"schema_contract: unknown mode {mode!r} for {entity!r}; use one of {CONTRACT_MODES}")
+        out[entity] = mode
+    return out
+
+
+def _as_list(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def column_hints_as_dicts(columns: Any) -> list[dict[str, Any]]:
+    """Accept ``{"name": {...}}``, ``[{"name": ..., ...}]`` or a pyarrow schema."""
+    if columns is None:
+        return []
+    if hasattr(columns, "names") and hasattr(columns, "field"):  # pyarrow.Schema
+        from shipload.schema.arrow import arrow_field_to_column
+
+        return [arrow_field_to_column(f) for f in columns]
+    if isinstance(columns, dict):
+        return [{"name": name, **(spec or {})} for name, spec in columns.items()]
+    return [dict(c) for c in columns]
+
+
+def apply_hints(schema: Schema, table_name: str, hints: dict[str, Any], resource_name: str) -> Table:
+    """Create or update the root table `table_name` (already normalized) from resource hints."""
+    naming = schema.naming
+    table = schema.ensure_table(table_name)
+    table.resource = resource_name
+    wd = hints.get("write_disposition")
+    if wd is not None:
+        if wd not in ("append", "replace", "merge", "skip"):
+            raise SchemaError(f"table {table_name!r}: unknown write_disposition {wd!r}")
+        table.write_disposition = wd
+    for key, allowed in (("merge_strategy", MERGE_STRATEGIES), ("replace_strategy", REPLACE_STRATEGIES)):
+        value = hints.get(key)
+        if value is not None:
+            if value not in allowed:
+                raise SchemaError(f"table {table_name!r}: unknown {key} {value!r}; use one of {allowed}")
+            setattr(table, key, value)
+    if hints.get("scd2") is not None:
+        table.scd2 = dict(hints["scd2"])
+    if hints.get("max_table_nesting") is not None:
+        table.max_nesting = int(hints["max_table_nesting"])
+    if hints.get("schema_contract") is not None:
+        table.schema_contract = normalize_contract(hints["schema_contract"])
+    if hints.get("file_format") is not None:
+        table.file_format = hints["file_format"]
+    if hints.get("table_description") is not None:
+        table.description = hints["table_description"]
+    for spec in column_hints_as_dicts(hints.get("columns")):
+        _apply_column_hint(table, naming.normalize_identifier(spec.pop("name")), spec)
+    for hint in ("primary_key", "merge_key"):
+        names = _as_list(hints.get(hint))
+        if names:
+            normalized = [naming.normalize_identifier(n) for n in names]
+            for col in table.columns.values():
+                setattr(col, hint, col.name in normalized)
+            for name in normalized:
+                col = table.columns.setdefault(name, Column(name=name))
+                setattr(col, hint, True)
+                if hint == "primary_key":
+                    col.nullable = False
+    if table.write_disposition == "merge" and table.merge_strategy in (None, "delete-insert", "upsert"):
+        if table.merge_strategy == "upsert" and not table.columns_with("primary_key"):
+            raise SchemaError(f"table {table_name!r}: merge strategy 'upsert' needs a primary_key")
+    return table
+
+
+def _apply_column_hint(table: Table, name: str, spec: dict[str, Any]) -> None:
+    data_type = spec.get("data_type")
+    if data_type is not None and data_type not in DATA_TYPES:
+        raise SchemaError(f"table {table.name!r}, column {name!r}: unknown data_type {data_type!r}; use one of {DATA_TYPES}")
+    col = table.columns.get(name)
+    if col is None:
+        col = Column(name=name)
+        table.columns[name] = col
+    known = set(Column.__dataclass_fields__) - {"name", "extra"}
+    for key, value in spec.items():
+        if key in known:
+            setattr(col, key, value)
+        else:
+            col.extra[key] = value

@@ -1,0 +1,53 @@
+"""Parquet load files: one record batch per page, Arrow types from the schema (timestamps as UTC
+microseconds, decimals with the column's precision, json as text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shipload.schema.arrow import arrow_type
+from shipload.writers.base import Columns, FileWriter
+
+
+def _json_text(values: list[Any]) -> list[str | None]:
+    dumps = orjson.dumps
+    return [None if v is None else dumps(v, default=str).decode("utf-8") for v in values]
+
+
+class ParquetWriter(FileWriter):
+    file_format = "parquet"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.schema = pa.schema([pa.field(c.name, arrow_type(c), nullable=True) for c in self.columns])
+        self._sink = pa.OSFile(str(self.path), "wb")
+        self._writer = pq.ParquetWriter(
+            self._sink, self.schema, compression=self.options.get("parquet_compression", "snappy"),
+            use_dictionary=True, write_statistics=False,
+        )
+
+    def write(self, columns: Columns, n: int) -> None:
+        arrays = []
+        for col, field in zip(self.columns, self.schema):
+            values = columns.get(col.name)
+            if values is None:
+                arrays.append(pa.nulls(n, field.type))
+                continue
+            if col.data_type == "json":
+                values = _json_text(values)
+            arrays.append(pa.array(values, type=field.type, size=n))
+        self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+
+    def write_arrow(self, table: pa.Table) -> None:
+        self._writer.write_table(table.select(self.schema.names).cast(self.schema))
+
+    def size(self) -> int:
+        return self._sink.tell()
+
+    def close(self) -> None:
+        self._writer.close()
+        self._sink.close()

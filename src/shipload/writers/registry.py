@@ -1,0 +1,18 @@
+"""File format name -> writer class."""
+
+from __future__ import annotations
+
+from shipload.exceptions import TerminalError
+from shipload.writers.base import FileWriter
+
+
+def writer_class(file_format: str) -> type[FileWriter]:
+    if file_format == "parquet":
+        from shipload.writers.parquet import ParquetWriter
+
+        return ParquetWriter
+    if file_format == "jsonl":
+        from shipload.writers.jsonl import JsonlWriter
+
+        return JsonlWriter
+    raise TerminalError(f"no writer for file format {file_format!r}")
