@@ -46,7 +46,7 @@ class _TableFile:
 
     def _dump(self, page: list[Any]) -> None:
         if self._file is None or self._pages >= PAGES_PER_FILE:
-            self.close()
+            self._close_file()
             self._file = open(self.folder / f"{self.table}.{new_file_id()}.pickle", "wb")
             self._pages = 0
         pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -56,6 +56,9 @@ class _TableFile:
         if self.buffer:
             page, self.buffer = self.buffer, []
             self._dump(page)
+        self._close_file()
+
+    def _close_file(self) -> None:
         if self._file is not None:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -84,8 +87,12 @@ class Extractor:
         schema_name: str,
         state: dict[str, Any],
         source_hints: dict[str, Any],
+        pipeline_state: dict[str, Any] | None = None,
     ) -> tuple[str, dict[str, int]]:
-        """Write one extracted package; returns its load id and item counts per table."""
+        """Write one extracted package; returns its load id and item counts per table.
+
+        `state` (the source's part of `pipeline_state`) is updated in place by the resources;
+        the whole `pipeline_state` is stored in the package, committed with it by the rename."""
         load_id = new_load_id()
         work = self.storage.folder("extract", "new", load_id)
         pages_dir = work / "pages"
@@ -181,7 +188,7 @@ class Extractor:
         write_json(work / "hints.json", hints)
         write_json(work / "package_state.json", {
             "load_id": load_id, "schema_name": schema_name, "created_at": time.time(),
-            "pipeline_state": state, "item_counts": counts,
+            "pipeline_state": pipeline_state if pipeline_state is not None else state, "item_counts": counts,
         })
         fsync_dir(pages_dir)
         target = self.storage.folder("extract", "extracted") / load_id

@@ -15,6 +15,7 @@ from shipload.destinations.base import JobClient
 from shipload.exceptions import LoadJobFailed, TransientError
 from shipload.packages.storage import LoadPackage
 from shipload.schema.schema import Schema
+from shipload.utils.faults import crash_point
 from shipload.utils.files import write_json
 
 log = logging.getLogger("shipload.load")
@@ -45,7 +46,10 @@ class Loader:
         for job in package.jobs("new_jobs"):
             started = package.move_job(job, "new_jobs", "started_jobs")
             self._run_with_retries(client, package, schema, started)
+            crash_point("load.job_committed")
             package.move_job(started, "started_jobs", "completed_jobs")
+            crash_point("load.job_moved")
+        crash_point("load.before_complete")
         attempt = 0
         while True:
             try:

@@ -13,6 +13,7 @@ from shipload.normalize.table_page import TablePageNormalizer
 from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.schema.hints import apply_hints
 from shipload.schema.schema import Schema
+from shipload.utils.faults import crash_point
 from shipload.utils.files import read_json, remove_tree, write_json
 from shipload.writers.base import WriterPool
 from shipload.writers.registry import writer_class
@@ -69,6 +70,7 @@ class Normalizer:
                     cols = pages.process(table_name, parent, rows, root_ids if is_root else None, dropped)
                     if cols is not None:
                         pool.write(schema.tables[table_name], cols, len(next(iter(cols.values()))))
+                crash_point("normalize.page")
         arrow_dir = extracted / "arrow"
         if arrow_dir.exists():
             arrow = ArrowNormalizer(schema, load_id, pages)
@@ -87,6 +89,7 @@ class Normalizer:
         write_json(work / "schema.json", schema.to_dict())
         target = self.storage.folder("load", "normalized") / load_id
         os.replace(work, target)
+        crash_point("normalize.renamed")
         remove_tree(extracted)
         del files
         return LoadPackage(target), schema, pool.row_counts

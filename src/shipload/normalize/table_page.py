@@ -32,6 +32,7 @@ class TablePageNormalizer:
         self.schema = schema
         self.load_id = load_id
         self.new_tables: set[str] = set()
+        self._had_tables = any(t.complete_columns() for t in schema.data_tables())
 
     def contract(self, table: Table) -> dict[str, str]:
         root = self.schema.root_table(table.name) if table.name in self.schema.tables else table
@@ -108,7 +109,8 @@ class TablePageNormalizer:
         existing = schema.tables.get(name)
         if parent is None:
             probe = existing or Table(name=name)
-            mode = self.contract(probe)["tables"]
+            # the first tables of an empty schema are always created: contracts guard what exists
+            mode = "evolve" if not self._had_tables else self.contract(probe)["tables"]
         else:
             mode = self.contract(schema.get_table(parent))["columns"] if parent in schema.tables else "evolve"
             if parent in self.new_tables:

@@ -22,6 +22,7 @@ from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline.load_info import LoadInfo
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
+from shipload.utils.faults import crash_point
 from shipload.utils.files import atomic_write, read_json, remove_tree, write_json
 
 log = logging.getLogger("shipload.pipeline")
@@ -182,18 +183,15 @@ class Pipeline:
             self._state["default_schema_name"] = schema_name
             self._save_state()
         state = self.state
+        state["_state_version"] = int(state.get("_state_version", 0)) + 1
         source_state = state.setdefault("sources", {}).setdefault(schema_name, {})
         extractor = Extractor(self.storage, self.schema(schema_name).naming)
         try:
-            load_id, _ = extractor.extract(resources, schema_name, source_state, source_hints)
+            load_id, _ = extractor.extract(resources, schema_name, source_state, source_hints, state)
         except Exception as exc:
             remove_tree(self.working_dir / "extract" / "new")
             raise PipelineStepFailed("extract", None, exc) from exc
-        state["_state_version"] = int(state.get("_state_version", 0)) + 1
-        pkg_dir = self.working_dir / "extract" / "extracted" / load_id
-        pkg_state = read_json(pkg_dir / "package_state.json", {})
-        pkg_state["pipeline_state"] = state
-        write_json(pkg_dir / "package_state.json", pkg_state)
+        crash_point("extract.done")
         return load_id
 
     def _choose_format(self, loader_file_format: str | None) -> Any:
@@ -256,6 +254,7 @@ class Pipeline:
                     loader.load_package(client, package, schema, to_store)
                 except Exception as exc:
                     raise PipelineStepFailed("load", package.load_id, exc) from exc
+                crash_point("load.package_committed")
                 self._package_loaded(package, pipeline_state, to_store)
                 info.load_ids.append(package.load_id)
                 for table, n in (pkg_state.get("row_counts") or {}).items():

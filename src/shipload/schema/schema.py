@@ -66,10 +66,8 @@ class Column:
             value = getattr(self, f.name)
             if f.name == "name":
                 continue
-            if f.name == "nullable":
-                if not value:
-                    out["nullable"] = False
-            elif value is not None and value is not False and value != {}:
+            default = {} if f.name == "extra" else f.default
+            if value != default or (value is not default and type(value) is not type(default)):
                 out[f.name] = dict(value) if isinstance(value, dict) else value
         return out
 
