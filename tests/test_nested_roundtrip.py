@@ -90,7 +90,7 @@ def test_types_round_trip_exactly() -> None:
         p, f"SELECT price, aware, naive, day, \"at\", blob, text, flag, ratio, big, uid, doc FROM {p.dataset_name}.t"
     )[0]
     assert got[0] == Decimal("12345.678900001")
-    assert got[1] == row["aware"].astimezone(dt.timezone.utc)  # stored in UTC, same instant
+    assert got[1] == row["aware"].astimezone(dt.UTC)  # stored in UTC, same instant
     assert got[1].utcoffset() == dt.timedelta(0)
     assert got[2] == row["naive"]
     assert got[3] == row["day"]

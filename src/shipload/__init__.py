@@ -1,10 +1,10 @@
 """shipload: load data from Python into Redshift, Postgres, DuckDB and files."""
 
+from shipload import sources
 from shipload.extract import context as current
 from shipload.extract.resource import Resource, Source, resource, source, transformer
 from shipload.pipeline.load_info import LoadInfo
 from shipload.pipeline.pipeline import Pipeline, attach, pipeline
-from shipload import sources
 
 __all__ = [
     "LoadInfo", "Pipeline", "Resource", "Source", "attach", "current", "pipeline", "resource", "source",

@@ -14,12 +14,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from shipload.exceptions import TerminalError
 from shipload.extract import context
 from shipload.extract.incremental import Incremental
 from shipload.extract.resource import Resource, _is_arrow
 from shipload.packages.storage import PipelineStorage
 from shipload.schema.hints import column_hints_as_dicts
 from shipload.schema.naming import SnakeCaseNaming
+from shipload.schema.types import py_type_to_data_type
 from shipload.utils.files import fsync_dir, write_json
 from shipload.utils.ids import new_file_id, new_load_id
 
@@ -49,7 +51,10 @@ class _TableFile:
             self._close_file()
             self._file = open(self.folder / f"{self.table}.{new_file_id()}.pickle", "wb")
             self._pages = 0
-        pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise _unstorable(self.table, page) or TerminalError(f"table {self.table!r}: {exc}") from None
         self._pages += 1
 
     def close(self) -> None:
@@ -64,6 +69,34 @@ class _TableFile:
             os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
+
+
+def _unstorable(table: str, page: list[Any]) -> TerminalError | None:
+    """An error naming the first value of a type shipload cannot store (table, column path, value)."""
+
+    def find(value: Any, path: str) -> TerminalError | None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                found = find(v, f"{path}.{k}" if path else str(k))
+                if found:
+                    return found
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                found = find(v, path)
+                if found:
+                    return found
+        elif value is not None and py_type_to_data_type(type(value)) is None:
+            return TerminalError(
+                f"table {table!r}, column {path!r}: cannot store value {value!r:.100} of type "
+                f"{type(value).__name__}; convert it to str, int, float, Decimal, datetime, bytes, dict or list"
+            )
+        return None
+
+    for item in page:
+        found = find(item, "")
+        if found:
+            return found
+    return None
 
 
 def read_pages(path: Path) -> Any:

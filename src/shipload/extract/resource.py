@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from shipload.exceptions import TerminalError
-from shipload.extract.incremental import Incremental
 from shipload.extract import context
+from shipload.extract.incremental import Incremental
 
 TableHints = dict[str, Any]
 HINT_KEYS = (

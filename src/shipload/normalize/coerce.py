@@ -32,7 +32,7 @@ from shipload.schema.schema import Column
 from shipload.schema.types import py_type_to_data_type
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 class NoFit(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipload.exceptions import TerminalError
+from shipload.exceptions import IdentifierCollisionError, TerminalError
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LIST_IDX_COL, PARENT_ID_COL, ROOT_ID_COL, ROW_ID_COL
 from shipload.utils.ids import RowIdPool, new_row_ids
@@ -37,12 +37,19 @@ class RelationalNormalizer:
         self._child_names: dict[tuple[str, str], str] = {}
         self._ids = RowIdPool()
         self.parent_of: dict[str, str] = {}
+        self._origin: dict[tuple[str, str], str] = {}
 
     def _col(self, prefix: str, key: str) -> str:
         if not isinstance(key, str):
             key = str(key)
         ident = self.naming.normalize_identifier(key)
         name = self.naming.normalize_path(prefix, ident) if prefix else ident
+        other = self._origin.setdefault((prefix, name), key)
+        if other != key:
+            where = f"{self.root_table!r}" + (f" under {prefix!r}" if prefix else "")
+            raise IdentifierCollisionError(
+                f"table {where}: keys {other!r} and {key!r} both become column {name!r}; rename one of them"
+            )
         self._col_names[(prefix, key)] = name
         return name
 
@@ -61,7 +68,7 @@ class RelationalNormalizer:
         flatten = self._flatten
         json_cols = self.json_columns.get(table, ())
         nest = self.max_nesting > 0
-        for item, rid in zip(items, ids):
+        for item, rid in zip(items, ids, strict=False):
             if type(item) is not dict:
                 if isinstance(item, dict):
                     item = dict(item)
@@ -110,7 +117,7 @@ class RelationalNormalizer:
                 rows = out[child] = []
             json_cols = self.json_columns.get(child, ())
             ids = self._ids.take(len(items))
-            for idx, (item, cid) in enumerate(zip(items, ids)):
+            for idx, (item, cid) in enumerate(zip(items, ids, strict=False)):
                 row: dict[str, Any] = {}
                 grand: list[tuple[str, Any]] = []
                 ti = type(item)

@@ -10,7 +10,15 @@ from typing import Any
 from shipload.exceptions import DataValidationError, TerminalError
 from shipload.normalize.coerce import coerce_column, variant_of
 from shipload.schema.schema import (
-    LIST_IDX_COL, LOAD_ID_COL, PARENT_ID_COL, ROOT_ID_COL, ROW_ID_COL, VARIANT_SUFFIX, Column, Schema, Table,
+    LIST_IDX_COL,
+    LOAD_ID_COL,
+    PARENT_ID_COL,
+    ROOT_ID_COL,
+    ROW_ID_COL,
+    VARIANT_SUFFIX,
+    Column,
+    Schema,
+    Table,
 )
 from shipload.schema.types import py_type_to_data_type
 

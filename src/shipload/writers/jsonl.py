@@ -37,7 +37,7 @@ class JsonlWriter(FileWriter):
         none = [None] * n
         cols = [columns.get(name, none) for name in names]
         dumps = orjson.dumps
-        lines = [dumps(dict(zip(names, row)), default=_default) for row in zip(*cols)]
+        lines = [dumps(dict(zip(names, row, strict=False)), default=_default) for row in zip(*cols, strict=False)]
         lines.append(b"")
         self._out.write(b"\n".join(lines))
 

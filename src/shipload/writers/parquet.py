@@ -32,7 +32,7 @@ class ParquetWriter(FileWriter):
 
     def write(self, columns: Columns, n: int) -> None:
         arrays = []
-        for col, field in zip(self.columns, self.schema):
+        for col, field in zip(self.columns, self.schema, strict=False):
             values = columns.get(col.name)
             if values is None:
                 arrays.append(pa.nulls(n, field.type))

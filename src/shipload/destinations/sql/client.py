@@ -19,7 +19,13 @@ from shipload.destinations.sql.system_tables import SYSTEM_TABLES
 from shipload.destinations.sql.transport import SqlTransport
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import (
-    LOAD_JOBS_TABLE, LOADS_TABLE, STATE_TABLE, VERSION_TABLE, Column, Schema, Table,
+    LOAD_JOBS_TABLE,
+    LOADS_TABLE,
+    STATE_TABLE,
+    VERSION_TABLE,
+    Column,
+    Schema,
+    Table,
 )
 
 STATE_ENGINE_VERSION = 1
@@ -181,7 +187,7 @@ class SqlJobClient(JobClient):
 
     @staticmethod
     def _now() -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     # -- packages and jobs --------------------------------------------------------------------
     def prepare_package(self, schema: Schema, load_id: str, tables: list[str]) -> None:
