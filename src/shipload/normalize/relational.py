@@ -33,7 +33,7 @@ class RelationalNormalizer:
         self.max_nesting = max_nesting
         self.json_columns = json_columns
         self.with_root_id = with_root_id
-        self._col_names: dict[tuple[str, str], str] = {}
+        self._by_prefix: dict[str, dict[str, str]] = {}  # prefix -> raw key -> column name
         self._child_names: dict[tuple[str, str], str] = {}
         self._ids = RowIdPool()
         self.parent_of: dict[str, str] = {}
@@ -50,7 +50,6 @@ class RelationalNormalizer:
             raise IdentifierCollisionError(
                 f"table {where}: keys {other!r} and {key!r} both become column {name!r}; rename one of them"
             )
-        self._col_names[(prefix, key)] = name
         return name
 
     def _child(self, table: str, column: str) -> str:
@@ -88,9 +87,13 @@ class RelationalNormalizer:
         self, d: dict[str, Any], prefix: str, row: dict[str, Any], children: list[tuple[str, Any]],
         nest: bool, json_cols: Any,
     ) -> None:
-        names = self._col_names
+        names = self._by_prefix.get(prefix)
+        if names is None:
+            names = self._by_prefix[prefix] = {}
         for k, v in d.items():
-            name = names.get((prefix, k)) or self._col(prefix, k)
+            name = names.get(k)
+            if name is None:
+                name = names[k] = self._col(prefix, k)
             tv = type(v)
             if tv is dict:
                 if nest and name not in json_cols:
