@@ -80,31 +80,22 @@ def _to_double(v: Any) -> float:
     raise NoFit
 
 
-def _to_timestamp(v: Any) -> dt.datetime:
-    if isinstance(v, str):
-        try:
-            return dt.datetime.fromisoformat(v.replace("Z", "+00:00") if v.endswith("Z") else v)
-        except ValueError:
-            raise NoFit from None
-    raise NoFit
+def _from_iso(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """A converter that parses ISO 8601 strings with `parse` and refuses everything else."""
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return parse(v)
+            except ValueError:
+                raise NoFit from None
+        raise NoFit
+
+    return convert
 
 
-def _to_date(v: Any) -> dt.date:
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v)
-        except ValueError:
-            raise NoFit from None
-    raise NoFit
-
-
-def _to_time(v: Any) -> dt.time:
-    if isinstance(v, str):
-        try:
-            return dt.time.fromisoformat(v)
-        except ValueError:
-            raise NoFit from None
-    raise NoFit
+def _parse_timestamp(v: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(v[:-1] + "+00:00" if v.endswith("Z") else v)
 
 
 def _to_binary(v: Any) -> bytes:
@@ -122,9 +113,9 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "bigint": _to_bigint,
     "double": _to_double,
     "bool": _fail,
-    "timestamp": _to_timestamp,
-    "date": _to_date,
-    "time": _to_time,
+    "timestamp": _from_iso(_parse_timestamp),
+    "date": _from_iso(dt.date.fromisoformat),
+    "time": _from_iso(dt.time.fromisoformat),
     "binary": _to_binary,
 }
 
