@@ -54,3 +54,22 @@ def test_state_is_restored_from_destination_when_local_folder_is_lost(tmp_path) 
     info = p2.run(events_resource(EVENTS))
     assert info.row_counts == {"events": 5}
     assert duck_rows(p2, f"SELECT count(*), count(DISTINCT id) FROM {p2.dataset_name}.events")[0] == (8, 8)
+
+
+def test_datetime_cursor_keeps_its_type_across_runs_and_restores() -> None:
+    import datetime as dt
+    import shutil
+
+    base = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    rows = [{"id": i, "at": base + dt.timedelta(days=i)} for i in range(6)]
+
+    def res(data):
+        return shipload.resource(lambda at=shipload.sources.incremental("at", initial_value=base): iter([data]), name="t")
+
+    p = shipload.pipeline("dt_cursor", destination="duckdb")
+    p.run(res(rows[:3]))
+    assert p.state["sources"]["dt_cursor"]["resources"]["t"]["incremental"]["at"]["last_value"] == rows[2]["at"]
+    assert shipload.pipeline("dt_cursor", destination="duckdb").run(res(rows[:4])).row_counts == {"t": 1}
+    shutil.rmtree(p.working_dir)
+    assert shipload.pipeline("dt_cursor", destination="duckdb").run(res(rows)).row_counts == {"t": 2}
+    assert duck_rows(p, f"SELECT count(*), count(DISTINCT id) FROM {p.dataset_name}.t")[0] == (6, 6)

@@ -24,6 +24,7 @@ from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.types import py_type_to_data_type
 from shipload.utils.files import fsync_dir, write_json
 from shipload.utils.ids import new_file_id, new_load_id
+from shipload.utils.typed import to_tagged
 
 PAGE_SIZE = 1000
 PAGES_PER_FILE = 100
@@ -221,7 +222,7 @@ class Extractor:
         write_json(work / "hints.json", hints)
         write_json(work / "package_state.json", {
             "load_id": load_id, "schema_name": schema_name, "created_at": time.time(),
-            "pipeline_state": pipeline_state if pipeline_state is not None else state, "item_counts": counts,
+            "pipeline_state": to_tagged(pipeline_state if pipeline_state is not None else state), "item_counts": counts,
         })
         fsync_dir(pages_dir)
         target = self.storage.folder("extract", "extracted") / load_id

@@ -24,6 +24,7 @@ from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
 from shipload.utils.faults import crash_point
 from shipload.utils.files import atomic_write, read_json, remove_tree, write_json
+from shipload.utils.typed import from_tagged, to_tagged
 
 log = logging.getLogger("shipload.pipeline")
 
@@ -50,7 +51,7 @@ class Pipeline:
         if dev_mode:
             remove_tree(self.working_dir)
         self.storage = PipelineStorage(self.working_dir)
-        stored = read_json(self.working_dir / "state.json", None)
+        stored = from_tagged(read_json(self.working_dir / "state.json", None))
         self._is_new = stored is None
         self._state: dict[str, Any] = stored or {"pipeline_name": pipeline_name, "_state_version": 0, "sources": {}}
         if destination is None and stored:
@@ -125,14 +126,14 @@ class Pipeline:
         for pkg in self.storage.normalized_packages():
             candidates.append((float(pkg.load_id), pkg.state.get("pipeline_state")))
         candidates = [c for c in candidates if c[1] is not None]
-        return max(candidates, key=lambda c: c[0])[1] if candidates else None
+        return from_tagged(max(candidates, key=lambda c: c[0])[1]) if candidates else None
 
     def _save_state(self) -> None:
-        write_json(self.working_dir / "state.json", self._state)
+        write_json(self.working_dir / "state.json", to_tagged(self._state))
 
     @staticmethod
     def _state_hash(state: dict[str, Any]) -> str:
-        body = {k: v for k, v in state.items() if not k.startswith("_")}
+        body = to_tagged({k: v for k, v in state.items() if not k.startswith("_")})
         return hashlib.sha256(orjson.dumps(body, default=str, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
 
     # -- data -> resources -------------------------------------------------------------------------
@@ -244,7 +245,7 @@ class Pipeline:
             for package in packages:
                 pkg_state = package.state
                 schema = Schema.from_dict(read_json(package.path / "schema.json"), self.max_identifier_length)
-                pipeline_state = pkg_state.get("pipeline_state")
+                pipeline_state = from_tagged(pkg_state.get("pipeline_state"))
                 to_store = None
                 if pipeline_state is not None:
                     state_hash = self._state_hash(pipeline_state)
@@ -373,6 +374,6 @@ def attach(pipeline_name: str, pipelines_dir: str | os.PathLike[str] | None = No
     """Reopen an existing pipeline from its working folder."""
     folder = Path(pipelines_dir or default_pipelines_dir()) / pipeline_name
     stored = read_json(folder / "state.json", None)
-    if stored is None:
+    if stored is None:  # only destination and dataset are read here: no typed values needed
         raise PipelineError(f"no pipeline {pipeline_name!r} in {folder.parent}")
     return Pipeline(pipeline_name, stored["destination"], None, stored.get("dataset_name"), pipelines_dir)

@@ -27,6 +27,7 @@ from shipload.schema.schema import (
     Schema,
     Table,
 )
+from shipload.utils.typed import from_tagged, to_tagged
 
 STATE_ENGINE_VERSION = 1
 
@@ -248,7 +249,7 @@ class SqlJobClient(JobClient):
         return []
 
     def _state_insert_sql(self, state: dict[str, Any], load_id: str) -> str:
-        body = orjson.dumps(state, default=str, option=orjson.OPT_SORT_KEYS)
+        body = orjson.dumps(to_tagged(state), default=str, option=orjson.OPT_SORT_KEYS)
         values = [
             int(state.get("_state_version", 1)), STATE_ENGINE_VERSION, state.get("pipeline_name", ""),
             compress_text(body.decode("utf-8")), self._now(), str(state.get("_version_hash", "")), load_id,
@@ -265,7 +266,7 @@ class SqlJobClient(JobClient):
         )
         if not rows:
             return None
-        return orjson.loads(decompress_text(rows[0][0]))
+        return from_tagged(orjson.loads(decompress_text(rows[0][0])))
 
     def get_stored_schema(self, schema_name: str) -> Schema | None:
         if not self.has_dataset() or VERSION_TABLE not in self.reflect([VERSION_TABLE]):
