@@ -73,16 +73,17 @@ class Incremental:
 
     @property
     def start_value(self) -> Any:
-        return self._bound()["start"]
+        self._bound_state()
+        return self._start_value
 
     @property
     def last_value(self) -> Any:
-        return self._bound()["state"]["last_value"]
+        return self._bound_state()["last_value"]
 
-    def _bound(self) -> dict[str, Any]:
+    def _bound_state(self) -> dict[str, Any]:
         if self._state is None:
             raise TerminalError(f"incremental({self.cursor_path!r}) is used outside of a running resource")
-        return {"start": self._start_value, "state": self._state}
+        return self._state
 
     def _is_newer(self, a: Any, b: Any) -> bool:
         """True when `a` wins over `b` per last_value_func (and they differ)."""

@@ -58,7 +58,9 @@ class Resource:
         unknown = set(hints) - set(HINT_KEYS)
         if unknown:
             raise TypeError(f"unknown hints for resource {self.name!r}: {sorted(unknown)}")
+        wd = hints.pop("write_disposition", None)
         self.hints.update({k: v for k, v in hints.items() if v is not None})
+        self.hints.update(_disposition_hints(wd))
         return self
 
     def with_name(self, name: str) -> Resource:

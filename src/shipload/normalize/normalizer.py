@@ -76,7 +76,7 @@ class Normalizer:
             arrow = ArrowNormalizer(schema, load_id, pages)
             for path in sorted(arrow_dir.iterdir()):
                 arrow.normalize_file(path, pool)
-        files = pool.close()
+        pool.close()
         schema.bump_version()
         state = read_json(extracted / "package_state.json", {})
         state["row_counts"] = pool.row_counts
@@ -91,7 +91,6 @@ class Normalizer:
         os.replace(work, target)
         crash_point("normalize.renamed")
         remove_tree(extracted)
-        del files
         return LoadPackage(target), schema, pool.row_counts
 
     def _flattener(self, schema: Schema, root: str) -> RelationalNormalizer:

@@ -3,7 +3,6 @@ infer new columns, coerce values, route misfits to variant columns, enforce sche
 
 from __future__ import annotations
 
-import datetime as dt
 from itertools import chain
 from typing import Any
 
@@ -164,9 +163,8 @@ class TablePageNormalizer:
         col = hinted or Column(name=name)
         col.data_type = data_type
         if data_type == "timestamp":
-            col.timezone = isinstance(first, dt.datetime) and first.tzinfo is not None if col.timezone is None else col.timezone
-            if col.timezone is True:
-                col.timezone = None  # the default: with time zone
+            if col.timezone is None and first.tzinfo is None:
+                col.timezone = False  # naive values: a column without time zone (None means with)
         table.columns[name] = col
         return col
 

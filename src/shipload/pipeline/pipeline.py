@@ -161,17 +161,10 @@ class Pipeline:
         run_hints = {k: v for k, v in hints.items() if v is not None}
         if run_hints:
             resources = [r.with_name(r.name) for r in resources]
+            if "schema_contract" in run_hints:
+                normalize_contract(run_hints["schema_contract"])
             for r in resources:
-                if "write_disposition" in run_hints and isinstance(run_hints["write_disposition"], dict):
-                    from shipload.extract.resource import _disposition_hints
-
-                    r.hints.update(_disposition_hints(run_hints["write_disposition"]))
-                    extra = {k: v for k, v in run_hints.items() if k != "write_disposition"}
-                else:
-                    extra = run_hints
-                if "schema_contract" in extra:
-                    normalize_contract(extra["schema_contract"])
-                r.apply_hints(**extra)
+                r.apply_hints(**run_hints)
         return schema_name or self.default_schema_name, resources, source_hints
 
     # -- steps ----------------------------------------------------------------------------------------
@@ -272,8 +265,7 @@ class Pipeline:
         self._save_state()
         target = self.storage.folder("load", "loaded") / package.load_id
         os.replace(package.path, target)
-        for state in ("completed_jobs",):
-            remove_tree(target / state)
+        remove_tree(target / "completed_jobs")
 
     def _recover(self) -> None:
         self.storage.clean_incomplete()

@@ -67,7 +67,7 @@ class Column:
             if f.name == "name":
                 continue
             default = {} if f.name == "extra" else f.default
-            if value != default or (value is not default and type(value) is not type(default)):
+            if value != default:
                 out[f.name] = dict(value) if isinstance(value, dict) else value
         return out
 

@@ -5,6 +5,7 @@ Destinations subclass it and provide a transport, a dialect and `load_file` for 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import zlib
 from abc import abstractmethod
@@ -141,11 +142,8 @@ class SqlJobClient(JobClient):
             if have is None:
                 statements.append(self.create_table_sql(table))
                 continue
-            new = [c for c in complete if self._fold(c.name) not in have]
-            for col in new:
-                # a column added to a table that already has rows must be nullable
-                col_copy = Column(**{**col.__dict__, "nullable": True})
-                new[new.index(col)] = col_copy
+            # a column added to a table that already has rows must be nullable
+            new = [dataclasses.replace(c, nullable=True) for c in complete if self._fold(c.name) not in have]
             if new:
                 statements.extend(self.add_columns_sql(table, new))
         return statements

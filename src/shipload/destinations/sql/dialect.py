@@ -104,9 +104,7 @@ class SqlDialect:
             return repr(value)
         if isinstance(value, Decimal):
             return str(value)
-        if isinstance(value, dt.datetime):
-            return cls.escape_string(value.isoformat())
-        if isinstance(value, (dt.date, dt.time)):
+        if isinstance(value, (dt.datetime, dt.date, dt.time)):
             return cls.escape_string(value.isoformat())
         if isinstance(value, (bytes, bytearray, memoryview)):
             return cls.binary_literal(bytes(value))
