@@ -38,3 +38,78 @@ def duck_columns(pipeline: Any, table: str) -> dict[str, str]:
         f"WHERE table_schema = '{pipeline.dataset_name}' AND table_name = '{table}' ORDER BY ordinal_position",
     )
     return dict(rows)
+
+
+# -- destinations for the conformance suite ------------------------------------------------------
+
+DESTINATIONS = ("duckdb", "postgres")
+PG_PASSWORD = "pg-Secret-0x51"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "notimpl(destinations, reason): not implemented yet for these destinations")
+    config.addinivalue_line("markers", "never(destinations, reason): these destinations cannot support this")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("destination") if callspec else None
+        if name is None:
+            continue
+        for mark in item.iter_markers("notimpl"):
+            if name in mark.args[0]:
+                item.add_marker(pytest.mark.xfail(reason=mark.kwargs.get("reason", "not implemented"), strict=True))
+        for mark in item.iter_markers("never"):
+            if name in mark.args[0]:
+                item.add_marker(pytest.mark.skip(reason=mark.kwargs.get("reason", "not supported")))
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real PostgreSQL server for the whole test session (password auth, random port)."""
+    from shipload.local.postgres import PostgresServer
+
+    server = PostgresServer(tmp_path_factory.mktemp("pg"), PG_PASSWORD)
+    server.start()
+    yield server
+    server.stop(remove=True)
+
+
+_db_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def postgres_db(postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database on the session server; the postgres destination is configured for it."""
+    import psycopg2
+
+    name = f"t{next(_db_counter)}"
+    conn = psycopg2.connect(postgres_server.url())
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {name}")
+        cur.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    url = postgres_server.url(name)
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", url)
+    return url
+
+
+@pytest.fixture(params=DESTINATIONS)
+def destination(request: pytest.FixtureRequest) -> str:
+    """Each conformance test runs once per destination."""
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_db")
+    return str(request.param)
+
+
+def table_rows(pipeline: Any, table: str, columns: str = "*", order_by: str | None = None, where: str | None = None) -> list[tuple[Any, ...]]:
+    """Rows of a loaded table through the pipeline's own client (works on every SQL destination)."""
+    with pipeline.sql_client() as client:
+        sql = f"SELECT {columns} FROM {client.table(table)}"
+        if where:
+            sql += f" WHERE {where}"
+        if order_by:
+            sql += f" ORDER BY {order_by}"
+        return client.query(sql)[1]

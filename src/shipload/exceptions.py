@@ -32,6 +32,14 @@ class DataValidationError(TerminalError):
         super().__init__(f"schema contract ({entity}={mode}) refused data in {where}: {detail}")
 
 
+class UnstorableValueError(TerminalError):
+    """A value the destination cannot store (e.g. text with a NUL character)."""
+
+    def __init__(self, table: str, column: str, value: object, reason: str):
+        self.table, self.column = table, column
+        super().__init__(f"table {table!r}, column {column!r}: value {str(value)[:80]!r} cannot be stored: {reason}")
+
+
 class ConfigError(TerminalError):
     pass
 

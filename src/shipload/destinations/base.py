@@ -24,6 +24,8 @@ class Capabilities:
     supported_write_dispositions: tuple[str, ...] = ("append", "replace", "merge", "skip")
     supported_merge_strategies: tuple[str, ...] = ("delete-insert", "upsert", "scd2")
     supported_replace_strategies: tuple[str, ...] = ("truncate-and-insert", "insert-from-staging")
+    #: the SQL dialect class (insert_values files are rendered with it at normalize time)
+    sql_dialect: Any = None
     #: data types this destination cannot store per file format, e.g. {"jsonl": ("binary",)}
     unsupported_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
 

@@ -50,7 +50,17 @@ def _duckdb() -> dict[str, Any]:
     }
 
 
-_IMPLS = {"duckdb": _duckdb}
+def _postgres() -> dict[str, Any]:
+    from shipload.destinations.postgres import client
+
+    return {
+        "capabilities": lambda: client.CAPABILITIES,
+        "credentials": lambda: client.PostgresCredentials,
+        "client": client.PostgresClient,
+    }
+
+
+_IMPLS = {"duckdb": _duckdb, "postgres": _postgres}
 
 
 def _impl(name: str) -> dict[str, Any]:

@@ -101,4 +101,5 @@ class Normalizer:
             for t in schema.tables.values()
         }
         with_root_id = table is not None and table.write_disposition == "merge"
-        return RelationalNormalizer(schema.naming, root, max_nesting, json_columns, with_root_id)
+        content_ids = with_root_id and table.merge_strategy == "scd2"
+        return RelationalNormalizer(schema.naming, root, max_nesting, json_columns, with_root_id, content_ids)

@@ -12,7 +12,7 @@ from typing import Any
 from shipload.exceptions import IdentifierCollisionError, TerminalError
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LIST_IDX_COL, PARENT_ID_COL, ROOT_ID_COL, ROW_ID_COL
-from shipload.utils.ids import RowIdPool, new_row_ids
+from shipload.utils.ids import RowIdPool, content_row_ids, new_row_ids
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -27,12 +27,14 @@ class RelationalNormalizer:
         max_nesting: int,
         json_columns: dict[str, set[str]],
         with_root_id: bool,
+        content_ids: bool = False,
     ) -> None:
         self.naming = naming
         self.root_table = root_table
         self.max_nesting = max_nesting
         self.json_columns = json_columns
         self.with_root_id = with_root_id
+        self.content_ids = content_ids  # scd2: a root row's id is a hash of its content
         self._by_prefix: dict[str, dict[str, str]] = {}  # prefix -> raw key -> column name
         self._child_names: dict[tuple[str, str], str] = {}
         self._ids = RowIdPool()
@@ -62,7 +64,7 @@ class RelationalNormalizer:
         """Flatten a page; returns rows per table (root first) and the root row ids."""
         out: Rows = {self.root_table: []}
         root_rows = out[self.root_table]
-        ids = new_row_ids(len(items))
+        ids = content_row_ids(items) if self.content_ids else new_row_ids(len(items))
         table = self.root_table
         flatten = self._flatten
         json_cols = self.json_columns.get(table, ())

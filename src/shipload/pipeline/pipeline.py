@@ -19,6 +19,7 @@ from shipload.extract.resource import Resource, Source, _is_arrow, resource
 from shipload.load.loader import Loader
 from shipload.normalize.normalizer import Normalizer
 from shipload.packages.storage import LoadPackage, PipelineStorage
+from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.load_info import LoadInfo
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
@@ -193,6 +194,11 @@ class Pipeline:
 
         def choose(schema: Schema, table: Any) -> str:
             wanted = loader_file_format or schema.root_table(table.name).file_format or caps.preferred_loader_file_format
+            if wanted == "sql":
+                raise TerminalError(
+                    f"table {table.name!r}: 'sql' is the format of SQL job files, not of data; "
+                    f"use one of {[f for f in caps.supported_loader_file_formats if f != 'sql']}"
+                )
             if wanted not in caps.supported_loader_file_formats:
                 raise TerminalError(
                     f"table {table.name!r}: file format {wanted!r} is not supported by {self.destination.name}; "
@@ -204,7 +210,8 @@ class Pipeline:
 
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
-        normalizer = Normalizer(self.storage, self._choose_format(loader_file_format))
+        options = {"dialect": self.destination.capabilities.sql_dialect}
+        normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options)
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -340,6 +347,10 @@ class Pipeline:
     def sql_client(self) -> Any:
         """A connected SQL client for the pipeline's dataset; use as a context manager."""
         return self.destination.client(self.pipeline_name, self.dataset_name)
+
+    def dataset(self) -> Dataset:
+        """Read loaded tables back as rows or Arrow."""
+        return Dataset(self)
 
     def drop_pending_packages(self) -> None:
         for path in self.storage.extracted_packages():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipload.exceptions import SchemaError
-from shipload.schema.schema import Column, Schema, Table
+from shipload.schema.schema import ROW_ID_COL, VALID_FROM_COL, VALID_TO_COL, Column, Schema, Table
 from shipload.schema.types import DATA_TYPES
 
 MERGE_STRATEGIES = ("delete-insert", "upsert", "scd2")
@@ -88,10 +88,26 @@ def apply_hints(schema: Schema, table_name: str, hints: dict[str, Any], resource
                 setattr(col, hint, True)
                 if hint == "primary_key":
                     col.nullable = False
+    if table.write_disposition == "merge" and table.merge_strategy == "scd2":
+        _add_scd2_columns(table, naming)
     if table.write_disposition == "merge" and table.merge_strategy in (None, "delete-insert", "upsert"):
         if table.merge_strategy == "upsert" and not table.columns_with("primary_key"):
             raise SchemaError(f"table {table_name!r}: merge strategy 'upsert' needs a primary_key")
     return table
+
+
+def _add_scd2_columns(table: Table, naming: Any) -> None:
+    """Validity columns (configurable names) as nullable timestamps; the row id is a content hash."""
+    names = (table.scd2 or {}).get("validity_column_names") or [VALID_FROM_COL, VALID_TO_COL]
+    if len(names) != 2:
+        raise SchemaError(f"table {table.name!r}: scd2 validity_column_names needs two names, got {names!r}")
+    normalized = [naming.normalize_identifier(n) for n in names]
+    table.scd2 = dict(table.scd2 or {}, validity_column_names=normalized)
+    for name in normalized:
+        col = table.columns.setdefault(name, Column(name=name))
+        col.data_type, col.nullable, col.timezone = "timestamp", True, True
+    row_id = table.columns.setdefault(ROW_ID_COL, Column(name=ROW_ID_COL, data_type="text", nullable=False))
+    row_id.row_key = True
 
 
 def _apply_column_hint(table: Table, name: str, spec: dict[str, Any]) -> None:

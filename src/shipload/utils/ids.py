@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import time
+from typing import Any
+
+import orjson
 
 _last_load_id = 0.0
 
@@ -57,3 +61,13 @@ class RowIdPool:
         value = self._ids[self._pos]
         self._pos += 1
         return value
+
+
+def content_row_ids(items: list[Any]) -> list[str]:
+    """Row ids that are hashes of the items' content (key order ignored), for scd2 versions."""
+    dumps, opts = orjson.dumps, orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    out = []
+    for item in items:
+        digest = hashlib.blake2b(dumps(item, option=opts, default=str), digest_size=_ID_BYTES).digest()
+        out.append(base64.urlsafe_b64encode(digest).decode("ascii"))
+    return out

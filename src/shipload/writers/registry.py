@@ -15,4 +15,12 @@ def writer_class(file_format: str) -> type[FileWriter]:
         from shipload.writers.jsonl import JsonlWriter
 
         return JsonlWriter
+    if file_format == "insert_values":
+        from shipload.writers.insert_values import InsertValuesWriter
+
+        return InsertValuesWriter
+    if file_format == "csv":
+        from shipload.writers.csv import CsvWriter
+
+        return CsvWriter
     raise TerminalError(f"no writer for file format {file_format!r}")

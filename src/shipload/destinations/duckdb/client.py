@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from shipload.config.specs import BaseSpec
 from shipload.destinations.base import Capabilities
@@ -13,12 +13,13 @@ from shipload.destinations.duckdb.dialect import DuckDbDialect
 from shipload.destinations.sql.client import SqlJobClient
 from shipload.destinations.sql.transport import SqlTransport
 from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
-from shipload.schema.schema import Schema, Table
+from shipload.schema.schema import Table
 
 CAPABILITIES = Capabilities(
     preferred_loader_file_format="parquet",
-    supported_loader_file_formats=("parquet",),
+    supported_loader_file_formats=("parquet", "insert_values", "sql"),
     max_identifier_length=DuckDbDialect.max_identifier_length,
+    sql_dialect=DuckDbDialect,
 )
 
 
@@ -60,6 +61,12 @@ class DuckDbTransport(SqlTransport):
         except Exception:
             return []
 
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self.conn.execute(sql)
+        if cur.description is None:
+            return [], []
+        return [d[0] for d in cur.description], cur.fetchall()
+
     def begin(self) -> None:
         self.conn.execute("BEGIN TRANSACTION")
 
@@ -82,12 +89,10 @@ class DuckDbTransport(SqlTransport):
 
 
 class DuckDbClient(SqlJobClient):
-    FORMATS: ClassVar[tuple[str, ...]] = ("parquet",)
-
     def __init__(self, credentials: DuckDbCredentials, dataset_name: str) -> None:
         super().__init__(DuckDbTransport(credentials.database or "shipload.duckdb"), DuckDbDialect, dataset_name, CAPABILITIES)
 
-    def load_file(self, schema: Schema, table: Table, path: Path, file_format: str) -> None:
+    def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
         if file_format != "parquet":
             raise TerminalError(f"duckdb cannot load {file_format!r} files")
         import pyarrow.parquet as pq
@@ -95,5 +100,5 @@ class DuckDbClient(SqlJobClient):
         names = pq.read_schema(str(path)).names
         cols = ", ".join(self.dialect.quote_identifier(n) for n in names)
         self.execute(
-            f"INSERT INTO {self.table(table.name)} ({cols}) SELECT {cols} FROM read_parquet({self.lit(str(path))})"
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM read_parquet({self.lit(str(path))})"
         )

@@ -5,17 +5,20 @@ Destinations subclass it and provide a transport, a dialect and `load_file` for 
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
 import datetime as dt
 import zlib
 from abc import abstractmethod
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
 from shipload.destinations.base import Capabilities, JobClient
 from shipload.destinations.sql.dialect import SqlDialect
+from shipload.destinations.sql.followup import FollowupSql, uses_staging
 from shipload.destinations.sql.system_tables import SYSTEM_TABLES
 from shipload.destinations.sql.transport import SqlTransport
 from shipload.packages.storage import JobFileName
@@ -29,6 +32,8 @@ from shipload.schema.schema import (
     Table,
 )
 from shipload.utils.typed import from_tagged, to_tagged
+from shipload.writers.insert_values import statement_prefix
+from shipload.writers.sql_frames import read_frames
 
 STATE_ENGINE_VERSION = 1
 
@@ -44,6 +49,31 @@ def decompress_text(text: str) -> str:
         return text
 
 
+class StatementLog:
+    """The most recent statements (long ones cut to their first 64 KB) and their sizes in bytes."""
+
+    KEEP = 2000
+    CUT = 64 * 1024
+
+    def __init__(self) -> None:
+        self.texts: collections.deque[str] = collections.deque(maxlen=self.KEEP)
+        self.sizes: collections.deque[int] = collections.deque(maxlen=self.KEEP)
+
+    def append(self, sql: str) -> None:
+        self.texts.append(sql if len(sql) <= self.CUT else sql[: self.CUT] + " /* cut */")
+        self.sizes.append(len(sql.encode("utf-8")))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def clear(self) -> None:
+        self.texts.clear()
+        self.sizes.clear()
+
+
 class SqlJobClient(JobClient):
     dialect: type[SqlDialect]
 
@@ -54,7 +84,7 @@ class SqlJobClient(JobClient):
         self.dialect = dialect
         self.dataset_name = dataset_name
         self.capabilities = capabilities
-        self.statements: list[str] = []  # every statement this client ran, for tests and traces
+        self.statements = StatementLog()  # recent statements this client ran, for traces and tests
 
     # -- plumbing -----------------------------------------------------------------------------
     def open(self) -> None:
@@ -65,13 +95,16 @@ class SqlJobClient(JobClient):
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         self.statements.append(sql)
-        try:
-            return self.transport.execute(sql)
-        except Exception as exc:
-            translated = self.transport.translate_error(exc)
-            if translated is exc:
-                raise
-            raise translated from None
+        return self.run_driver(lambda: self.transport.execute(sql))
+
+    def execute_sql(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement of your own; returns the rows it produced."""
+        return self.execute(sql)
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a query."""
+        self.statements.append(sql)
+        return self.run_driver(lambda: self.transport.query(sql))
 
     def table(self, name: str) -> str:
         return self.dialect.qualified(self.dataset_name, name)
@@ -80,17 +113,25 @@ class SqlJobClient(JobClient):
         return self.dialect.literal(value)
 
     # -- storage ------------------------------------------------------------------------------
-    def has_dataset(self) -> bool:
-        rows = self.execute(
-            "SELECT 1 FROM information_schema.schemata WHERE schema_name = " + self.lit(self._fold(self.dataset_name))
-        )
-        return bool(rows)
+    #: query answering "does this schema exist"; `{name}` is the folded name as a literal
+    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM information_schema.schemata WHERE schema_name = {name}"
+
+    def has_dataset(self, name: str | None = None) -> bool:
+        folded = self._fold(name or self.dataset_name)
+        return bool(self.execute(self.has_dataset_sql.format(name=self.lit(folded))))
+
+    @property
+    def staging_dataset_name(self) -> str:
+        return f"{self.dataset_name}_staging"
+
+    def staging_table(self, name: str) -> str:
+        return self.dialect.qualified(self.staging_dataset_name, name)
 
     def _fold(self, name: str) -> str:
         return name.lower() if self.dialect.casefold_identifiers else name
 
-    def create_dataset(self) -> None:
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.dialect.quote_identifier(self.dataset_name)}")
+    def create_dataset(self, name: str | None = None) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.dialect.quote_identifier(name or self.dataset_name)}")
 
     def initialize_storage(self) -> None:
         if not self.has_dataset():
@@ -114,9 +155,9 @@ class SqlJobClient(JobClient):
             out.setdefault(table, {})[column] = self.dialect.data_type_of(data_type)
         return out
 
-    def create_table_sql(self, table: Table) -> str:
+    def create_table_sql(self, table: Table, target: str | None = None) -> str:
         cols = ",\n  ".join(self.column_sql(table, c) for c in table.complete_columns())
-        return f"CREATE TABLE {self.table(table.name)} (\n  {cols}\n){self.table_options_sql(table)}"
+        return f"CREATE TABLE {target or self.table(table.name)} (\n  {cols}\n){self.table_options_sql(table)}"
 
     def column_sql(self, table: Table, col: Column) -> str:
         return self.dialect.column_definition(col)
@@ -190,14 +231,17 @@ class SqlJobClient(JobClient):
 
     # -- packages and jobs --------------------------------------------------------------------
     def prepare_package(self, schema: Schema, load_id: str, tables: list[str]) -> None:
-        """Truncate-and-insert replace: empty every replaced root table and its children once."""
+        """Once per package: empty truncate-and-insert chains; create fresh staging tables."""
         truncate: list[str] = []
-        for name in tables:
-            table = schema.tables.get(name)
-            if table is None or table.parent is not None:
-                continue
-            if schema.write_disposition(name) == "replace" and self.replace_strategy(schema, name) == "truncate-and-insert":
-                truncate.extend(t.name for t in schema.table_chain(name) if t.complete_columns())
+        staged: list[Table] = []
+        for root in self._roots(schema, tables):
+            chain = [t for t in schema.table_chain(root.name) if t.complete_columns()]
+            if uses_staging(root):
+                staged.extend(chain)
+            elif root.write_disposition == "replace":
+                truncate.extend(t.name for t in chain)
+        if staged:
+            self.create_staging_tables(staged)
         if truncate:
             existing = self.reflect(truncate)
             with self.transport.transaction():
@@ -205,8 +249,25 @@ class SqlJobClient(JobClient):
                     if self._fold(name) in existing:
                         self.execute(self.truncate_sql(name))
 
-    def replace_strategy(self, schema: Schema, table: str) -> str:
-        return schema.root_table(table).replace_strategy or "truncate-and-insert"
+    def create_staging_tables(self, tables: list[Table]) -> None:
+        """Drop and create staging tables, so they always have the current columns."""
+        if not self.has_dataset(self.staging_dataset_name):
+            self.create_dataset(self.staging_dataset_name)
+        statements: list[str] = []
+        for table in tables:
+            target = self.staging_table(table.name)
+            statements.append(f"DROP TABLE IF EXISTS {target}")
+            statements.append(self.create_table_sql(table, target))
+        self._run_ddl(statements)
+
+    @staticmethod
+    def _roots(schema: Schema, tables: list[str]) -> list[Table]:
+        roots: dict[str, Table] = {}
+        for name in tables:
+            if name in schema.tables:
+                root = schema.root_table(name)
+                roots.setdefault(root.name, root)
+        return list(roots.values())
 
     def truncate_sql(self, table: str) -> str:
         return f"DELETE FROM {self.table(table)}"
@@ -219,17 +280,47 @@ class SqlJobClient(JobClient):
         return bool(rows)
 
     def run_job(self, schema: Schema, load_id: str, job: JobFileName, path: Path) -> None:
-        table = schema.get_table(job.table)
         with self.transport.transaction():
-            self.load_file(schema, table, path, job.file_format)
+            self.load_file(schema, job.table, path, job.file_format)
             self.execute(
                 f"INSERT INTO {self.table(LOAD_JOBS_TABLE)} ({self._names(LOAD_JOBS_TABLE)}) "
                 f"VALUES ({self._values([load_id, job.job_id, self._now()])})"
             )
 
+    def target_of(self, schema: Schema, table_name: str) -> str:
+        """The final table, or its staging twin when the chain's disposition needs follow-up SQL."""
+        if table_name in schema.tables and uses_staging(schema.root_table(table_name)):
+            return self.staging_table(table_name)
+        return self.table(table_name)
+
+    def load_file(self, schema: Schema, table_name: str, path: Path, file_format: str) -> None:
+        """Load one file inside the open transaction."""
+        if file_format == "sql":
+            for sql in read_frames(path)[2]:
+                self.execute(sql)
+            return
+        target = self.target_of(schema, table_name)
+        if file_format == "insert_values":
+            _, meta, frames = read_frames(path)
+            prefix = statement_prefix(self.dialect, target, meta["columns"])
+            for body in frames:
+                self.execute(prefix + body)
+            return
+        self.load_native_file(schema.get_table(table_name), target, path, file_format)
+
     @abstractmethod
-    def load_file(self, schema: Schema, table: Table, path: Path, file_format: str) -> None:
-        """Load one file into `table` inside the open transaction."""
+    def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
+        """Load a file of a destination-specific format (parquet, csv, ...) into `target`."""
+
+    def run_driver(self, action: Callable[[], Any]) -> Any:
+        """Run a driver call that is not a plain statement, with the same error translation."""
+        try:
+            return action()
+        except Exception as exc:
+            translated = self.transport.translate_error(exc)
+            if translated is exc:
+                raise
+            raise translated from None
 
     def complete_package(
         self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None
@@ -242,9 +333,16 @@ class SqlJobClient(JobClient):
             values = [load_id, schema.name, 0, self._now(), schema.version_hash]
             self.execute(f"INSERT INTO {self.table(LOADS_TABLE)} ({self._names(LOADS_TABLE)}) VALUES ({self._values(values)})")
 
+    followup_class: ClassVar[type[FollowupSql]] = FollowupSql
+
     def followup_sql(self, schema: Schema, load_id: str, tables: list[str]) -> list[str]:
         """SQL run in the commit transaction after all jobs (merge, replace from staging)."""
-        return []
+        builder = self.followup_class(self, schema, load_id)
+        out: list[str] = []
+        for root in self._roots(schema, tables):
+            if uses_staging(root):
+                out.extend(builder.for_root(root))
+        return out
 
     def _state_insert_sql(self, state: dict[str, Any], load_id: str) -> str:
         body = orjson.dumps(to_tagged(state), default=str, option=orjson.OPT_SORT_KEYS)

@@ -116,6 +116,11 @@ class SqlDialect:
     def binary_literal(cls, value: bytes) -> str:
         return f"'\\x{value.hex()}'::bytea"
 
+    @classmethod
+    def json_literal(cls, text: str) -> str:
+        """A JSON document (already serialized) as a value for a json column."""
+        return cls.escape_string(text)
+
     # -- types ----------------------------------------------------------------------------------
     @classmethod
     def column_type(cls, col: Column) -> str:

@@ -22,6 +22,10 @@ class SqlTransport(ABC):
         """Run one statement (or a script); returns fetched rows, or [] when there are none."""
 
     @abstractmethod
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a query."""
+
+    @abstractmethod
     def begin(self) -> None: ...
 
     @abstractmethod

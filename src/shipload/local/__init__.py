@@ -1,0 +1,1 @@
+"""Local services for tests and offline demos: a PostgreSQL server (and, later, the Redshift endpoint)."""
