@@ -64,6 +64,20 @@ class Loader:
         write_json(package.path / "package_completed.json", {"status": "loaded", "completed_at": time.time()})
         return pkg_state
 
+    def open_client(self, client: JobClient) -> None:
+        """Connect, retrying transient failures (server restarting, network) with backoff."""
+        attempt = 0
+        while True:
+            try:
+                client.open()
+                return
+            except TransientError as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise
+                log.warning("connect failed (%s), retry %d of %d", exc, attempt, self.max_retries)
+                self._sleep(attempt)
+
     def _run_with_retries(self, client: JobClient, package: LoadPackage, schema: Schema, job: Any) -> None:
         attempt = 0
         path = package.job_path("started_jobs", job)

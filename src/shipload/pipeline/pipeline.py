@@ -241,27 +241,37 @@ class Pipeline:
         if not packages:
             return info
         loader = Loader()
-        with self.destination.client(self.pipeline_name, self.dataset_name) as client:
+        try:
+            client = self.destination.client(self.pipeline_name, self.dataset_name)
+            loader.open_client(client)
+        except Exception as exc:
+            raise PipelineStepFailed("load", packages[0].load_id, exc) from exc
+        try:
             for package in packages:
-                pkg_state = package.state
-                schema = Schema.from_dict(read_json(package.path / "schema.json"), self.max_identifier_length)
-                pipeline_state = from_tagged(pkg_state.get("pipeline_state"))
-                to_store = None
-                if pipeline_state is not None:
-                    state_hash = self._state_hash(pipeline_state)
-                    if state_hash != self._state.get("_stored_hash"):
-                        to_store = dict(pipeline_state, pipeline_name=self.pipeline_name, _version_hash=state_hash)
-                try:
-                    loader.load_package(client, package, schema, to_store)
-                except Exception as exc:
-                    raise PipelineStepFailed("load", package.load_id, exc) from exc
-                crash_point("load.package_committed")
-                self._package_loaded(package, pipeline_state, to_store)
-                info.load_ids.append(package.load_id)
-                for table, n in (pkg_state.get("row_counts") or {}).items():
-                    info.row_counts[table] = info.row_counts.get(table, 0) + n
+                self._load_package(loader, client, package, info)
+        finally:
+            client.close()
         info.elapsed = time.time() - started
         return info
+
+    def _load_package(self, loader: Loader, client: Any, package: LoadPackage, info: LoadInfo) -> None:
+        pkg_state = package.state
+        schema = Schema.from_dict(read_json(package.path / "schema.json"), self.max_identifier_length)
+        pipeline_state = from_tagged(pkg_state.get("pipeline_state"))
+        to_store = None
+        if pipeline_state is not None:
+            state_hash = self._state_hash(pipeline_state)
+            if state_hash != self._state.get("_stored_hash"):
+                to_store = dict(pipeline_state, pipeline_name=self.pipeline_name, _version_hash=state_hash)
+        try:
+            loader.load_package(client, package, schema, to_store)
+        except Exception as exc:
+            raise PipelineStepFailed("load", package.load_id, exc) from exc
+        crash_point("load.package_committed")
+        self._package_loaded(package, pipeline_state, to_store)
+        info.load_ids.append(package.load_id)
+        for table, n in (pkg_state.get("row_counts") or {}).items():
+            info.row_counts[table] = info.row_counts.get(table, 0) + n
 
     def _package_loaded(self, package: LoadPackage, pipeline_state: dict[str, Any] | None, stored: dict[str, Any] | None) -> None:
         if pipeline_state is not None:

@@ -15,6 +15,9 @@ from shipload.exceptions import DestinationTerminalError, DestinationTransientEr
 #: SQLSTATE classes and codes retried with backoff: connection problems, serialization
 #: failures and deadlocks, statement timeouts/cancels, server shutting down, out of resources
 TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57014", "57P01", "57P02", "57P03", "53")
+#: connection failures that no retry fixes (libpq gives them without a SQLSTATE)
+TERMINAL_CONNECT_ERRORS = ("authentication failed", "does not exist", "no pg_hba.conf entry", "invalid sslmode",
+                           "invalid connection option", "permission denied")
 
 
 class Psycopg2Transport(SqlTransport):
@@ -85,9 +88,12 @@ class Psycopg2Transport(SqlTransport):
         message = self._redact(str(exc).strip())
         if code:
             message = f"{message} (SQLSTATE {code})"
-        transient = isinstance(exc, psycopg2.InterfaceError) or (
-            code.startswith(TRANSIENT_SQLSTATES) if code else isinstance(exc, psycopg2.OperationalError)
-        )
+        if code:
+            transient = code.startswith(TRANSIENT_SQLSTATES)
+        elif isinstance(exc, psycopg2.OperationalError):
+            transient = not any(marker in message for marker in TERMINAL_CONNECT_ERRORS)
+        else:
+            transient = isinstance(exc, psycopg2.InterfaceError)
         cls = DestinationTransientError if transient else DestinationTerminalError
         err = cls(f"{self.label}: {message}")
         err.sqlstate = code  # type: ignore[attr-defined]

@@ -1,0 +1,120 @@
+"""State kept in the destination, insert_values statement packing, atomic replace, migrations."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+from conftest import table_rows
+
+import shipload
+from shipload.destinations.registry import as_destination
+from shipload.writers.insert_values import statement_prefix
+from shipload.writers.sql_frames import read_frames
+
+EVENTS = [{"id": i, "updated_at": f"2024-01-{i:02d}", "body": "x" * i} for i in range(1, 21)]
+
+
+def _events(data: list[dict]):
+    @shipload.resource(name="events", primary_key="id")
+    def events(updated_at=shipload.sources.incremental("updated_at")):
+        yield [e for e in data if e["updated_at"] >= (updated_at.start_value or "")]
+
+    return events
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_deleting_the_pipelines_folder_restores_state_and_loads_only_new_items(
+    destination: str, compress: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if compress:  # the stored schema exceeds the text limit: it is stored compressed and still restores
+        dialect = as_destination(destination).capabilities.sql_dialect
+        monkeypatch.setattr(dialect, "max_text_bytes", 200)
+    p = shipload.pipeline("restore", destination=destination)
+    p.run(_events(EVENTS[:8]))
+    shutil.rmtree(p.working_dir)
+    p2 = shipload.pipeline("restore", destination=destination)
+    info = p2.run(_events(EVENTS))
+    assert info.row_counts == {"events": 12}  # 8 is the boundary: seen before, not loaded again
+    assert table_rows(p2, "events", "count(*), count(DISTINCT id)")[0] == (20, 20)
+    assert "events" in p2.default_schema.tables and p2.default_schema.tables["events"].columns["id"].primary_key
+
+
+def test_state_is_restored_only_from_completed_loads(destination: str) -> None:
+    p = shipload.pipeline("partial", destination=destination)
+    p.run(_events(EVENTS[:5]))
+    with p.sql_client() as c:  # a load that never completed: its state row must be ignored
+        c.execute(f"DELETE FROM {c.table('_sl_loads')}")
+    shutil.rmtree(p.working_dir)
+    p2 = shipload.pipeline("partial", destination=destination)
+    assert p2.run(_events(EVENTS[:6])).row_counts == {"events": 6}
+
+
+def test_insert_values_packs_statements_to_the_limit_and_loads_each_file_in_one_transaction(
+    destination: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = 64 * 1024
+    dialect = as_destination(destination).capabilities.sql_dialect
+    monkeypatch.setattr(dialect, "max_statement_bytes", limit)
+    p = shipload.pipeline("packing", destination=destination)
+    rows = [{"id": i, "text": ("héllo '😀' " * (i % 50)), "n": i * 0.5} for i in range(3000)]
+    p.extract(rows, table_name="t")
+    p.normalize(loader_file_format="insert_values")
+    package = p.storage.normalized_packages()[0]
+    files = [f for f in (package.path / "new_jobs").iterdir() if f.name.startswith("t.")]
+    assert len(files) == 1
+    _, meta, frames = read_frames(files[0])
+    frames = list(frames)
+    assert len(frames) > 5
+    prefix = statement_prefix(dialect, dialect.qualified(p.dataset_name, "t"), meta["columns"])
+    sizes = [len((prefix + f).encode("utf-8")) for f in frames]
+    assert max(sizes) <= limit and min(sizes[:-1]) > limit * 0.8  # packed close to the limit, never over
+    assert sum(f.count("\n(") + 1 for f in frames) == 3000  # no row cut or lost between statements
+    p.load()
+    assert table_rows(p, "t", "count(*), sum(id)")[0] == (3000, sum(range(3000)))
+
+    # a row failing late in a file rolls back every statement of that file
+    with p.sql_client() as c:
+        c.execute(f"CREATE UNIQUE INDEX t_id_unique ON {c.table('t')} (id)")
+    more = [{"id": 10_000 + i, "text": "y" * 100, "n": 0.0} for i in range(2000)] + [{"id": 5, "text": "dup", "n": 0.0}]
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run(more, table_name="t", loader_file_format="insert_values")
+    assert "'t'" in str(err.value) and ".insert_values" in str(err.value)
+    assert table_rows(p, "t", "count(*)")[0] == (3000,)
+
+
+def test_replace_from_staging_is_atomic_for_readers(destination: str) -> None:
+    hints = {"write_disposition": {"disposition": "replace", "strategy": "insert-from-staging"}}
+    p = shipload.pipeline("atomic", destination=destination)
+    p.run([{"id": i, "kids": [1, 2]} for i in range(1000)], table_name="t", **hints)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        with p.sql_client() as c:
+            while not stop.is_set():
+                seen.append(c.query(f"SELECT count(*) FROM {c.table('t')}")[1][0][0])
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        p.run([{"id": i, "kids": [1, 2, 3]} for i in range(20_000)], table_name="t", **hints)
+        time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert seen and set(seen) <= {1000, 20_000}, sorted(set(seen))[:10]
+    assert seen[0] == 1000 and seen[-1] == 20_000
+    assert table_rows(p, "t__kids", "count(*)")[0] == (60_000,)
+
+
+def test_new_columns_are_added_to_final_and_staging_tables(destination: str) -> None:
+    p = shipload.pipeline("migrate", destination=destination)
+    p.run([{"id": 1, "a": "x"}], table_name="t", write_disposition="merge", primary_key="id")
+    p.run([{"id": 1, "a": "y", "b": 2.5}, {"id": 2, "b": 1.0}], table_name="t", write_disposition="merge", primary_key="id")
+    assert table_rows(p, "t", "id, a, b", order_by="id") == [(1, "y", 2.5), (2, None, 1.0)]
+    with p.sql_client() as c:
+        assert set(c.reflect(["t"])["t"]) >= {"id", "a", "b", "_sl_id", "_sl_load_id"}
