@@ -6,9 +6,9 @@ import logging
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PG_PASSWORD, table_rows
 
 import shipload
+from conftest import PG_PASSWORD, table_rows
 
 
 def _fields(url: str) -> dict[str, str]:

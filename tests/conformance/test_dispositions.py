@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import table_rows
 
 import shipload
+from conftest import table_rows
 
 
 def _players(version: int, ids: range) -> list[dict]:

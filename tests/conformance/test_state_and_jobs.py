@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
-from conftest import table_rows
 
 import shipload
+from conftest import table_rows
 from shipload.destinations.registry import as_destination
 from shipload.writers.insert_values import statement_prefix
 from shipload.writers.sql_frames import read_frames
@@ -118,3 +118,28 @@ def test_new_columns_are_added_to_final_and_staging_tables(destination: str) -> 
     assert table_rows(p, "t", "id, a, b", order_by="id") == [(1, "y", 2.5), (2, None, 1.0)]
     with p.sql_client() as c:
         assert set(c.reflect(["t"])["t"]) >= {"id", "a", "b", "_sl_id", "_sl_load_id"}
+
+
+def test_user_sql_job_runs_after_the_data_in_one_transaction(destination: str) -> None:
+    p = shipload.pipeline("sqljob", destination=destination)
+    p.run([{"id": i} for i in range(5)], table_name="t")
+    target = f'"{p.dataset_name}"."t"'
+
+    @shipload.resource(file_format="sql")
+    def cleanup():
+        yield f"DELETE FROM {target} WHERE id < 2"
+        yield f"UPDATE {target} SET id = id * 10 WHERE id = 4"
+
+    info = p.run(cleanup())
+    assert info.row_counts == {}
+    assert table_rows(p, "t", "id", order_by="id") == [(2,), (3,), (40,)]
+
+    @shipload.resource(file_format="sql", name="broken")
+    def broken():
+        yield f"DELETE FROM {target}"
+        yield "SELECT * FROM no_such_table"
+
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run(broken())
+    assert "no_such_table" in str(err.value)
+    assert len(table_rows(p, "t")) == 3  # the DELETE was rolled back with the failing statement

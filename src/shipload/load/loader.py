@@ -43,7 +43,8 @@ class Loader:
                 package.move_job(job, "started_jobs", "new_jobs")
         for job in package.jobs("failed_jobs"):
             package.move_job(job, "failed_jobs", "new_jobs")
-        for job in package.jobs("new_jobs"):
+        # SQL jobs (user statements) run after every data job of the package
+        for job in sorted(package.jobs("new_jobs"), key=lambda j: j.file_format == "sql"):
             started = package.move_job(job, "new_jobs", "started_jobs")
             self._run_with_retries(client, package, schema, started)
             crash_point("load.job_committed")

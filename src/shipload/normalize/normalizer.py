@@ -6,17 +6,20 @@ import os
 from pathlib import Path
 from typing import Any
 
+from shipload.exceptions import TerminalError
 from shipload.extract.extractor import read_pages
 from shipload.normalize.arrow_input import ArrowNormalizer
 from shipload.normalize.relational import RelationalNormalizer
 from shipload.normalize.table_page import TablePageNormalizer
-from shipload.packages.storage import LoadPackage, PipelineStorage
+from shipload.packages.storage import JobFileName, LoadPackage, PipelineStorage
 from shipload.schema.hints import apply_hints
 from shipload.schema.schema import Schema
 from shipload.utils.faults import crash_point
 from shipload.utils.files import read_json, remove_tree, write_json
+from shipload.utils.ids import new_file_id
 from shipload.writers.base import WriterPool
 from shipload.writers.registry import writer_class
+from shipload.writers.sql_frames import write_sql_job
 
 DEFAULT_MAX_NESTING = 1000
 
@@ -58,6 +61,9 @@ class Normalizer:
         flatteners: dict[str, RelationalNormalizer] = {}
         for path in sorted((extracted / "pages").iterdir()):
             root = path.name.split(".", 1)[0]
+            if schema.tables.get(root) is not None and schema.tables[root].file_format == "sql":
+                self._sql_job(path, work / "new_jobs", root)
+                continue
             flattener = flatteners.get(root)
             if flattener is None:
                 flattener = flatteners[root] = self._flattener(schema, root)
@@ -92,6 +98,17 @@ class Normalizer:
         crash_point("normalize.renamed")
         remove_tree(extracted)
         return LoadPackage(target), schema, pool.row_counts
+
+    @staticmethod
+    def _sql_job(pages: Path, folder: Path, table: str) -> None:
+        """A resource with file_format="sql" yields SQL statements: one job file, one transaction."""
+        statements: list[str] = []
+        for page in read_pages(pages):
+            for item in page:
+                if not isinstance(item, str):
+                    raise TerminalError(f"resource {table!r} has file_format 'sql': items must be SQL strings, got {item!r:.100}")
+                statements.append(item)
+        write_sql_job(folder / JobFileName(table, new_file_id(), 0, "sql").name, statements)
 
     def _flattener(self, schema: Schema, root: str) -> RelationalNormalizer:
         table = schema.tables.get(root)

@@ -194,7 +194,7 @@ class Pipeline:
 
         def choose(schema: Schema, table: Any) -> str:
             wanted = loader_file_format or schema.root_table(table.name).file_format or caps.preferred_loader_file_format
-            if wanted == "sql":
+            if wanted == "sql" and loader_file_format == "sql":
                 raise TerminalError(
                     f"table {table.name!r}: 'sql' is the format of SQL job files, not of data; "
                     f"use one of {[f for f in caps.supported_loader_file_formats if f != 'sql']}"
