@@ -146,3 +146,36 @@ def test_scd2_custom_validity_column_names(destination: str) -> None:
     p.run([{"id": 1, "v": "b"}], table_name="dim", **hints)
     rows = table_rows(p, "dim", "v, valid_until IS NULL", order_by="valid_from")
     assert rows == [("a", False), ("b", True)]
+
+
+@pytest.mark.parametrize("strategy", ["delete-insert", "upsert"])
+def test_composite_primary_key_with_hard_delete(destination: str, strategy: str) -> None:
+    hints = {"write_disposition": {"disposition": "merge", "strategy": strategy}, "primary_key": ["id", "region"],
+             "columns": {"deleted": {"hard_delete": True, "data_type": "bool"}}}
+    p = shipload.pipeline("composite", destination=destination)
+    p.run([{"id": i, "region": r, "v": 1, "kids": [r]} for i in range(3) for r in ("eu", "us")], table_name="t", **hints)
+    p.run([{"id": 1, "region": "eu", "v": 2, "kids": ["new"]}, {"id": 2, "region": "us", "deleted": True}],
+          table_name="t", **hints)
+    rows = table_rows(p, "t", "id, region, v", order_by="id, region")
+    assert rows == [(0, "eu", 1), (0, "us", 1), (1, "eu", 2), (1, "us", 1), (2, "eu", 1)]
+    assert _count(p, "t__kids") == 5
+    assert ("new",) in table_rows(p, "t__kids", "value")
+
+
+@pytest.mark.never(["duckdb"], reason="DuckDB loads parquet files itself; it has no COPY FROM STDIN path")
+def test_csv_is_the_fast_default_and_keeps_empty_strings_apart_from_null(destination: str) -> None:
+    p = shipload.pipeline("csv", destination=destination)
+    p.extract([{"id": 1, "s": ""}, {"id": 2, "s": None}, {"id": 3, "s": 'a,"b"\nc'}], table_name="t")
+    p.normalize()
+    package = p.storage.normalized_packages()[0]
+    assert any(f.name.endswith(".csv") for f in (package.path / "new_jobs").iterdir())
+    p.load()
+    assert table_rows(p, "t", "id, s", order_by="id") == [(1, ""), (2, None), (3, 'a,"b"\nc')]
+
+
+def test_unsupported_file_format_is_refused_with_the_table_name(destination: str) -> None:
+    p = shipload.pipeline("badformat", destination=destination)
+    wrong = {"duckdb": "csv", "postgres": "parquet"}[destination]
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run([{"id": 1}], table_name="t", loader_file_format=wrong)
+    assert "'t'" in str(err.value) and wrong in str(err.value)

@@ -73,10 +73,10 @@ class FollowupSql:
         return [c.name for c in root.columns_with(hint) if c.is_complete]
 
     def key_match(self, target: str, keys: list[str], source: str) -> str:
-        """Rows of `target` whose `keys` appear in `source` (a table or a parenthesized query + alias)."""
+        """Rows of `target` whose `keys` appear in `source` (a table or a parenthesized query)."""
         if len(keys) == 1:
             k = self.q(keys[0])
-            return f"{target}.{k} IN (SELECT {k} FROM {source})"
+            return f"{target}.{k} IN (SELECT s.{k} FROM {source} AS s)"
         pairs = " AND ".join(f"s.{self.q(k)} = {target}.{self.q(k)}" for k in keys)
         return f"EXISTS (SELECT 1 FROM {source} AS s WHERE {pairs})"
 
@@ -168,7 +168,7 @@ class FollowupSql:
         if gone:
             out.append(
                 f"DELETE FROM {target} WHERE "
-                + self.key_match(target, pk, f"(SELECT * FROM {dedup} WHERE s.{DEDUP_COL} = 1 AND {gone}) AS d")
+                + self.key_match(target, pk, f"(SELECT * FROM {dedup} WHERE s.{DEDUP_COL} = 1 AND {gone})")
             )
         out.extend(self.upsert_rows(root, pk, names, kept))
         return out + self.insert_children(root)
