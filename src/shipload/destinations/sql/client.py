@@ -326,6 +326,8 @@ class SqlJobClient(JobClient):
         self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None
     ) -> None:
         with self.transport.transaction():
+            if self.package_committed(load_id):  # crashed after the commit, before the local move
+                return
             for sql in self.followup_sql(schema, load_id, tables):
                 self.execute(sql)
             if state is not None:
@@ -334,6 +336,9 @@ class SqlJobClient(JobClient):
             self.execute(f"INSERT INTO {self.table(LOADS_TABLE)} ({self._names(LOADS_TABLE)}) VALUES ({self._values(values)})")
 
     followup_class: ClassVar[type[FollowupSql]] = FollowupSql
+
+    def package_committed(self, load_id: str) -> bool:
+        return bool(self.execute(f"SELECT 1 FROM {self.table(LOADS_TABLE)} WHERE load_id = {self.lit(load_id)}"))
 
     def followup_sql(self, schema: Schema, load_id: str, tables: list[str]) -> list[str]:
         """SQL run in the commit transaction after all jobs (merge, replace from staging)."""
