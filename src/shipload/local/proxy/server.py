@@ -1,0 +1,397 @@
+"""The wire proxy: Redshift clients in front, PostgreSQL behind.
+
+Bytes pass through unchanged except: the startup packet (SSL refused, unknown parameters dropped),
+`server_version` (reported as 8.0.2), SQL text in Query and Parse messages (rewritten, see
+`rewrite.py`), COPY from S3 (emulated, see `copy_s3.py`), and errors the emulation maps to
+Redshift's (byte-length VARCHAR, load errors). Every statement received is logged, credentials
+masked, to the statement log."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shipload.local.proxy import wire
+from shipload.local.proxy.copy_s3 import S3Reader, SpoolResult, parse_copy, spool_call
+from shipload.local.proxy.rewrite import Emulated, Statement, error_sql, rewrite_sql
+from shipload.local.proxy.sqltokens import render, tokenize
+
+log = logging.getLogger("shipload.local.proxy")
+
+#: startup parameters Postgres understands; the rest (redshift_connector sends several) are dropped
+KNOWN_STARTUP = {"user", "database", "options", "application_name", "client_encoding", "datestyle", "timezone",
+                 "extra_float_digits", "search_path", "intervalstyle", "replication"}
+REDSHIFT_VERSION = "8.0.2"
+_conn_ids = itertools.count(1)
+
+
+@dataclass
+class ProxyConfig:
+    listen_host: str
+    listen_port: int
+    upstream_host: str
+    upstream_port: int
+    s3_endpoint: str
+    iam_roles: dict[str, tuple[str, str]]
+    spool_dir: str
+    statement_log: str
+    admin_dsn: dict[str, Any]  # superuser connection for writing stl_load_errors
+
+    @classmethod
+    def load(cls, path: Path) -> ProxyConfig:
+        data = orjson.loads(path.read_bytes())["proxy"]
+        data["iam_roles"] = {k: tuple(v) for k, v in data["iam_roles"].items()}
+        return cls(**data)
+
+
+@dataclass
+class CopyTransform:
+    extended: bool
+    table: str
+    spool: SpoolResult | None
+    count: int = 0
+
+
+@dataclass
+class Connection:
+    cid: int
+    status: str = "I"  # transaction status from the last ReadyForQuery: I idle, T in block, E failed
+    #: one entry per ReadyForQuery the server will send: "pass", "swallow" (an injected statement the
+    #: client must not see) or "pass_in_block" (report status T: a BEGIN follows at once)
+    replies: deque[str] = field(default_factory=deque)
+    #: a TRUNCATE parsed inside a block (extended protocol): "parsed", then "executed" after its Execute
+    truncate: str | None = None
+    copies: deque[CopyTransform] = field(default_factory=deque)
+
+
+class StatementLog:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def write(self, conn: Connection, protocol: str, statements: list[Statement]) -> None:
+        with open(self.path, "ab") as out:
+            for st in statements:
+                entry = {"t": round(time.time(), 6), "conn": conn.cid, "protocol": protocol, "sql": masked(st.original)}
+                out.write(orjson.dumps(entry) + b"\n")
+
+
+def masked(sql: str) -> str:
+    """`sql` with secrets in COPY credentials replaced by ***."""
+    tokens = tokenize(sql)
+    sig = [t for t in tokens if t.significant]
+    for k, tok in enumerate(sig[:-1]):
+        up = tok.upper
+        nxt = sig[k + 1] if not sig[k + 1].is_word("AS") else (sig[k + 2] if k + 2 < len(sig) else sig[k + 1])
+        if nxt.kind != "string":
+            continue
+        if up in ("SECRET_ACCESS_KEY", "SESSION_TOKEN"):
+            nxt.text = "'***'"
+        elif up == "CREDENTIALS":
+            parts = []
+            for part in nxt.text[1:-1].split(";"):
+                key, eq, _ = part.partition("=")
+                parts.append(part if key.strip().lower() in ("aws_access_key_id", "aws_iam_role") else f"{key}{eq}***")
+            nxt.text = "'" + ";".join(parts) + "'"
+    return render(tokens)
+
+
+class Proxy:
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.reader = S3Reader(config.s3_endpoint, config.iam_roles)
+        self.statement_log = StatementLog(config.statement_log)
+        Path(config.spool_dir).mkdir(parents=True, exist_ok=True)
+
+    async def serve(self) -> None:
+        server = await asyncio.start_server(self.handle, self.config.listen_host, self.config.listen_port)
+        async with server:
+            await server.serve_forever()
+
+    # -- one client -----------------------------------------------------------------------------
+    async def handle(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
+        conn = Connection(next(_conn_ids))
+        swriter = None
+        try:
+            while True:
+                code, packet = await wire.read_startup(creader)
+                if code in (wire.SSL_REQUEST, wire.GSSENC_REQUEST):
+                    cwriter.write(b"N")  # TLS is not emulated
+                    await cwriter.drain()
+                    continue
+                break
+            sreader, swriter = await asyncio.open_connection(self.config.upstream_host, self.config.upstream_port)
+            if code == wire.CANCEL_REQUEST:
+                swriter.write(packet)
+                await swriter.drain()
+                return
+            params = {k: v for k, v in wire.parse_startup(packet).items() if k.lower() in KNOWN_STARTUP}
+            swriter.write(wire.build_startup(params))
+            await swriter.drain()
+            upstream = asyncio.create_task(self.server_to_client(conn, sreader, cwriter))
+            try:
+                await self.client_to_server(conn, creader, swriter, cwriter)
+            finally:
+                upstream.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await upstream
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except Exception:
+            log.exception("connection %s failed", conn.cid)
+        finally:
+            for writer in (cwriter, swriter):
+                if writer is not None:
+                    with contextlib.suppress(Exception):
+                        writer.close()
+
+    async def client_to_server(
+        self, conn: Connection, creader: asyncio.StreamReader, swriter: asyncio.StreamWriter, cwriter: asyncio.StreamWriter
+    ) -> None:
+        while True:
+            kind, body = await wire.read_message(creader)
+            if kind == b"Q":
+                sql = body[:-1].decode("utf-8")
+                out, then_begin = await self.simple_query(conn, sql)
+                conn.replies.append("pass_in_block" if then_begin else "pass")
+                swriter.write(wire.message(b"Q", wire.cstring(out)))
+                if then_begin:
+                    self.inject(conn, swriter, "BEGIN")
+            elif kind == b"P":
+                name, query, rest = wire.parse_parse(body)
+                inject, query = await self.parse(conn, query)
+                for pre in inject:
+                    self.inject(conn, swriter, pre)
+                swriter.write(wire.build_parse(name, query, rest))
+            elif kind == b"S":
+                # while an extended-protocol TRUNCATE is in flight the client keeps seeing status T
+                conn.replies.append("pass_in_block" if conn.truncate else "pass")
+                swriter.write(wire.message(kind, body))
+                if conn.truncate == "executed":
+                    conn.truncate = None
+                    self.inject(conn, swriter, "BEGIN")
+            elif kind == b"E":
+                if conn.truncate == "parsed":
+                    conn.truncate = "executed"
+                swriter.write(wire.message(kind, body))
+            elif kind == b"X":
+                swriter.write(wire.message(kind, body))
+                await swriter.drain()
+                return
+            else:
+                swriter.write(wire.message(kind, body))
+            await swriter.drain()
+
+    @staticmethod
+    def inject(conn: Connection, swriter: asyncio.StreamWriter, sql: str) -> None:
+        """Send a statement of the proxy's own; its replies are hidden from the client."""
+        conn.replies.append("swallow")
+        swriter.write(wire.message(b"Q", wire.cstring(sql)))
+
+    async def simple_query(self, conn: Connection, sql: str) -> tuple[str, bool]:
+        """The rewritten query text, and whether a BEGIN must follow it (TRUNCATE in a block)."""
+        statements = rewrite_sql(sql)
+        if not statements:
+            return sql, False
+        self.statement_log.write(conn, "Q", statements)
+        in_block = conn.status in ("T", "E")
+        out: list[str] = []
+        for st in statements:
+            if st.kind == "copy":
+                if len(statements) > 1:
+                    out.append(error_sql("the local endpoint runs COPY only as a statement of its own", "0A000"))
+                    continue
+                out.append(await self.copy(conn, st, extended=False))
+            elif st.kind == "truncate" and in_block:
+                # Redshift: TRUNCATE commits the open transaction. It runs after a COMMIT, and a new
+                # transaction is opened after it (a separate message: a BEGIN inside this one would
+                # pull the TRUNCATE into the new transaction)
+                out.extend(["COMMIT", st.sql])
+                return "; ".join(out), True
+            elif st.kind == "append" and in_block:
+                out.append(error_sql("ALTER TABLE APPEND can't run inside a transaction block", "25001"))
+            else:
+                out.append(st.sql)
+            if st.kind == "begin":
+                in_block = True
+            elif st.kind == "end":
+                in_block = False
+        return "; ".join(out), False
+
+    async def parse(self, conn: Connection, query: str) -> tuple[list[str], str]:
+        statements = rewrite_sql(query)
+        if len(statements) != 1:
+            return [], query
+        st = statements[0]
+        self.statement_log.write(conn, "P", statements)
+        in_block = conn.status in ("T", "E")
+        if st.kind == "copy":
+            return [], await self.copy(conn, st, extended=True)
+        if st.kind == "truncate" and in_block:
+            conn.truncate = "parsed"
+            return ["COMMIT"], st.sql
+        if st.kind == "append" and in_block:
+            return [], error_sql("ALTER TABLE APPEND can't run inside a transaction block", "25001")
+        return [], st.sql
+
+    async def copy(self, conn: Connection, st: Statement, extended: bool) -> str:
+        assert st.copy is not None
+        try:
+            cmd = parse_copy(st.copy)
+            spool = await asyncio.to_thread(self.reader.spool, cmd, Path(self.config.spool_dir))
+        except Emulated as exc:
+            return error_sql(exc.message, exc.code)
+        except Exception as exc:  # never drop the client's connection over an emulation problem
+            log.exception("COPY emulation failed")
+            return error_sql(f"COPY failed in the local endpoint: {type(exc).__name__}: {exc}", "XX000")
+        conn.copies.append(CopyTransform(extended, cmd.table, spool))
+        return spool_call(cmd, spool)
+
+    # -- server to client -----------------------------------------------------------------------
+    async def server_to_client(self, conn: Connection, sreader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
+        while True:
+            kind, body = await wire.read_message(sreader)
+            mode = conn.replies[0] if conn.replies else "pass"
+            if kind == b"Z" and conn.replies:
+                conn.replies.popleft()
+            if mode == "swallow":
+                if kind == b"Z":
+                    conn.status = body.decode()
+                elif kind == b"E":  # an injected statement failed: log it, the client's own will fail next
+                    log.warning("injected statement failed: %s", wire.parse_fields(body).get("M"))
+                continue
+            if kind == b"Z" and mode == "pass_in_block":
+                body = b"T"
+            out = self.transform(conn, kind, body)
+            if out:
+                cwriter.write(out)
+                if kind in (b"Z", b"C", b"E"):
+                    await cwriter.drain()
+
+    def transform(self, conn: Connection, kind: bytes, body: bytes) -> bytes:
+        if kind == b"Z":
+            conn.status = body.decode()
+            return wire.message(kind, body)
+        if kind == b"S":
+            name, _, value = body.partition(b"\x00")
+            if name == b"server_version":
+                return wire.message(kind, wire.cstring("server_version") + wire.cstring(REDSHIFT_VERSION))
+            return wire.message(kind, body)
+        copy = conn.copies[0] if conn.copies else None
+        if copy is not None:
+            if kind == b"T":
+                return wire.message(b"n", b"") if copy.extended else b""
+            if kind == b"D":
+                copy.count = _count(wire.first_value(body))
+                return b""
+            if kind == b"C":
+                conn.copies.popleft()
+                self._drop_spool(copy)
+                return wire.message(b"C", wire.cstring(f"COPY {copy.count}"))
+            if kind == b"N":
+                fields = wire.parse_fields(body)
+                if fields.get("M", "").startswith("rs_copy_skipped"):
+                    self._record_load_errors(copy, fields["M"].split(" ", 1)[1])
+                    return b""
+            if kind == b"E":
+                conn.copies.popleft()
+                self._drop_spool(copy)
+                return self._copy_error(copy, wire.parse_fields(body))
+        if kind == b"E":
+            fields = wire.parse_fields(body)
+            constraint = fields.get("n", "")
+            if constraint.startswith("rs_bytes_"):
+                size = constraint.split("_")[2]
+                fields.update({"C": "22001", "M": f"value too long for type character varying({size})"})
+                fields.pop("n", None)
+                return wire.message(b"E", wire.build_fields(fields))
+        return wire.message(kind, body)
+
+    def _copy_error(self, copy: CopyTransform, fields: dict[str, str]) -> bytes:
+        if fields.get("M") != "rs_copy_failed":
+            return wire.message(b"E", wire.build_fields(fields))
+        errors = orjson.loads(fields.get("D") or "[]")
+        errors = errors if isinstance(errors, list) else [errors]
+        self._record_load_errors(copy, orjson.dumps(errors).decode())
+        first = errors[0] if errors else {}
+        url, line = self._locate(copy, int(first.get("line", 0) or 0))
+        detail = f"{first.get('reason', 'load error')} (file {url}, line {line})"
+        fields.update({
+            "C": "XX000",
+            "M": f"Load into table '{copy.table.strip(chr(34)).split(chr(34) + '.' + chr(34))[-1]}' failed.  "
+                 "Check 'stl_load_errors' system table for details.",
+            "D": detail,
+        })
+        fields.pop("W", None)
+        return wire.message(b"E", wire.build_fields(fields))
+
+    @staticmethod
+    def _locate(copy: CopyTransform, line: int) -> tuple[str, int]:
+        if copy.spool is None or not copy.spool.files:
+            return "", line
+        start, url = copy.spool.files[0]
+        for first, candidate in copy.spool.files:
+            if first <= line:
+                start, url = first, candidate
+        return url, line - start + 1
+
+    def _record_load_errors(self, copy: CopyTransform, errors_json: str) -> None:
+        """stl_load_errors rows, written outside the client's (failed) transaction."""
+        try:
+            errors = orjson.loads(errors_json)
+            import psycopg2
+
+            conn = psycopg2.connect(**self.config.admin_dsn)
+            conn.autocommit = True
+            with conn, conn.cursor() as cur:
+                for err in errors:
+                    url, line = self._locate(copy, int(err.get("line", 0) or 0))
+                    cur.execute(
+                        "INSERT INTO rs_compat.stl_load_errors (tbl, filename, line_number, raw_line, err_code, "
+                        "err_reason, colname, type) VALUES (to_regclass(%s)::oid::integer, %s, %s, %s, %s, %s, %s, %s)",
+                        (copy.table, url[:256], line, str(err.get("raw", ""))[:1024], 1200,
+                         str(err.get("reason", ""))[:100], "", ""),
+                    )
+            conn.close()
+        except Exception:
+            log.exception("could not record load errors")
+
+    @staticmethod
+    def _drop_spool(copy: CopyTransform) -> None:
+        if copy.spool is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(copy.spool.path)
+
+
+def _count(value: bytes | None) -> int:
+    if value is None:
+        return 0
+    if value.isdigit():
+        return int(value)
+    if len(value) == 8:
+        return struct.unpack("!q", value)[0]
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="shipload local Redshift endpoint: wire proxy")
+    parser.add_argument("--config", required=True, type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    proxy = Proxy(ProxyConfig.load(args.config))
+    asyncio.run(proxy.serve())
+
+
+if __name__ == "__main__":
+    main()
