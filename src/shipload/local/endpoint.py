@@ -125,7 +125,7 @@ class LocalEndpoint:
         if self.state_file.exists():  # a previous run crashed or was killed: clean it up first
             self.down()
         self.folder.mkdir(parents=True, exist_ok=True)
-        admin_password = secrets.token_urlsafe(18)
+        admin_password = self._admin_password()
         pids: dict[str, int] = {}
         try:
             pg = PostgresServer(self.folder / "postgres", admin_password)
@@ -165,6 +165,14 @@ class LocalEndpoint:
             self.down()
             raise
 
+    def _admin_password(self) -> str:
+        """The Postgres superuser's password: made once, kept with the data across down/up."""
+        path = self.folder / "admin.secret"
+        if not path.exists():
+            atomic_write(path, secrets.token_urlsafe(18))
+            os.chmod(path, 0o600)
+        return path.read_text().strip()
+
     def _save_partial(self, pids: dict[str, int], pg: PostgresServer) -> None:
         """Record pids as soon as they exist, so `down` can clean up a start that failed half way."""
         self._write_state({"info": None, "pids": pids, "postgres_folder": str(pg.folder)})
@@ -179,6 +187,10 @@ class LocalEndpoint:
         conn = psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres", password=pg.password, dbname="postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+            if cur.fetchone():  # kept from an earlier `up`: the data survives down/up
+                conn.close()
+                return
             # md5, as Redshift uses: redshift_connector's SCRAM client fails on Postgres' SASL list
             cur.execute("SET password_encryption = 'md5'")
             cur.execute(f"CREATE ROLE {USERNAME} LOGIN CREATEDB PASSWORD %s", (PASSWORD,))

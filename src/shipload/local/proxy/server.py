@@ -310,6 +310,9 @@ class Proxy:
                 return self._copy_error(copy, wire.parse_fields(body))
         if kind == b"E":
             fields = wire.parse_fields(body)
+            if fields.get("W", "").startswith("PL/pgSQL function inline_code_block"):
+                fields.pop("W")  # an emulated error: the DO block that raised it is an implementation detail
+                return wire.message(b"E", wire.build_fields(fields))
             constraint = fields.get("n", "")
             if constraint.startswith("rs_bytes_"):
                 size = constraint.split("_")[2]

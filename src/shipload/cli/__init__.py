@@ -1,0 +1,1 @@
+"""The `shipload` command line."""

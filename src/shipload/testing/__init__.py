@@ -1,0 +1,1 @@
+"""Test helpers for pipelines: a pytest plugin with a local Redshift endpoint."""
