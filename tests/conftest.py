@@ -42,7 +42,7 @@ def duck_columns(pipeline: Any, table: str) -> dict[str, str]:
 
 # -- destinations for the conformance suite ------------------------------------------------------
 
-DESTINATIONS = ("duckdb", "postgres")
+DESTINATIONS = ("duckdb", "postgres", "redshift")
 PG_PASSWORD = "pg-Secret-0x51"
 
 
@@ -96,11 +96,45 @@ def postgres_db(postgres_server: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
+@pytest.fixture
+def redshift_db(local_redshift: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh database on the session's local Redshift endpoint, configured for the redshift
+    destination. Afterwards every statement sent to it must parse with sqlglot's redshift dialect."""
+    import json
+
+    import psycopg2
+    import sqlglot
+
+    name = f"rs{next(_db_counter)}"
+    conn = psycopg2.connect(host=local_redshift.redshift_host, port=local_redshift.redshift_port,
+                            user=local_redshift.username, password=local_redshift.password,
+                            dbname=local_redshift.database)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    for key, value in local_redshift.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CREDENTIALS__DATABASE", name)
+    yield local_redshift
+    with open(local_redshift.statement_log, encoding="utf-8") as fh:
+        sent = [json.loads(line)["sql"] for line in fh if f'"db":"{name}"' in line]
+    unparsable = []
+    for sql in sent:
+        try:
+            sqlglot.parse(sql, read="redshift")
+        except Exception as exc:  # report them all at once
+            unparsable.append(f"{exc}\n  {sql[:300]}")
+    assert not unparsable, "statements sqlglot's redshift dialect cannot parse:\n" + "\n".join(unparsable)
+
+
 @pytest.fixture(params=DESTINATIONS)
 def destination(request: pytest.FixtureRequest) -> str:
     """Each conformance test runs once per destination."""
     if request.param == "postgres":
         request.getfixturevalue("postgres_db")
+    if request.param == "redshift":
+        request.getfixturevalue("redshift_db")
     return str(request.param)
 
 

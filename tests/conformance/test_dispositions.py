@@ -162,7 +162,7 @@ def test_composite_primary_key_with_hard_delete(destination: str, strategy: str)
     assert ("new",) in table_rows(p, "t__kids", "value")
 
 
-@pytest.mark.never(["duckdb"], reason="DuckDB loads parquet files itself; it has no COPY FROM STDIN path")
+@pytest.mark.never(["duckdb", "redshift"], reason="only Postgres has COPY FROM STDIN (Redshift COPYs from S3)")
 def test_csv_is_the_fast_default_and_keeps_empty_strings_apart_from_null(destination: str) -> None:
     p = shipload.pipeline("csv", destination=destination)
     p.extract([{"id": 1, "s": ""}, {"id": 2, "s": None}, {"id": 3, "s": 'a,"b"\nc'}], table_name="t")
@@ -175,7 +175,7 @@ def test_csv_is_the_fast_default_and_keeps_empty_strings_apart_from_null(destina
 
 def test_unsupported_file_format_is_refused_with_the_table_name(destination: str) -> None:
     p = shipload.pipeline("badformat", destination=destination)
-    wrong = {"duckdb": "csv", "postgres": "parquet"}[destination]
+    wrong = {"duckdb": "csv", "postgres": "parquet", "redshift": "csv"}[destination]
     with pytest.raises(shipload.PipelineStepFailed) as err:
         p.run([{"id": 1}], table_name="t", loader_file_format=wrong)
     assert "'t'" in str(err.value) and wrong in str(err.value)

@@ -33,8 +33,19 @@ class Destination:
             return resolved
         return resolve_spec(spec, ("destination", self.name, "credentials"), pipeline_name, explicit)
 
+    def settings(self, pipeline_name: str) -> Any:
+        """The destination's settings spec (`[destination.<name>]`), or None if it has none."""
+        factory = _impl(self.name).get("settings")
+        if factory is None:
+            return None
+        return resolve_spec(factory(), ("destination", self.name), pipeline_name, self.config)
+
     def client(self, pipeline_name: str, dataset_name: str) -> JobClient:
-        return _impl(self.name)["client"](self.resolve_credentials(pipeline_name), dataset_name)
+        impl = _impl(self.name)
+        credentials = self.resolve_credentials(pipeline_name)
+        if impl.get("settings") is not None:
+            return impl["client"](credentials, dataset_name, self.settings(pipeline_name))
+        return impl["client"](credentials, dataset_name)
 
     def __repr__(self) -> str:
         return f"Destination({self.name!r})"
@@ -60,7 +71,18 @@ def _postgres() -> dict[str, Any]:
     }
 
 
-_IMPLS = {"duckdb": _duckdb, "postgres": _postgres}
+def _redshift() -> dict[str, Any]:
+    from shipload.destinations.redshift import client, config
+
+    return {
+        "capabilities": lambda: client.CAPABILITIES,
+        "credentials": lambda: config.RedshiftCredentials,
+        "settings": lambda: config.RedshiftSettings,
+        "client": client.RedshiftClient,
+    }
+
+
+_IMPLS = {"duckdb": _duckdb, "postgres": _postgres, "redshift": _redshift}
 
 
 def _impl(name: str) -> dict[str, Any]:

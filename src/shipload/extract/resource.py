@@ -16,6 +16,7 @@ TableHints = dict[str, Any]
 HINT_KEYS = (
     "table_name", "write_disposition", "primary_key", "merge_key", "columns", "max_table_nesting",
     "schema_contract", "file_format", "merge_strategy", "replace_strategy", "scd2", "table_description",
+    "table_extra",
 )
 
 

@@ -125,6 +125,9 @@ class LocalEndpoint:
         if self.state_file.exists():  # a previous run crashed or was killed: clean it up first
             self.down()
         self.folder.mkdir(parents=True, exist_ok=True)
+        if not (self.folder / "admin.secret").exists():
+            # a new endpoint folder: server files left by an earlier folder of the same path are stale
+            PostgresServer(self.folder / "postgres", "").stop(remove=True)
         admin_password = self._admin_password()
         pids: dict[str, int] = {}
         try:
@@ -182,28 +185,36 @@ class LocalEndpoint:
         os.chmod(self.state_file, 0o600)
 
     def _prepare_database(self, pg: PostgresServer) -> None:
+        """The Redshift user, the compat objects in template1 (so every new database has them), and
+        the `dev` database. Idempotent: data kept from an earlier `up` is left alone."""
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres", password=pg.password, dbname="postgres")
-        conn.autocommit = True
+        def admin(dbname: str) -> Any:
+            conn = psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres", password=pg.password, dbname=dbname)
+            conn.autocommit = True
+            return conn
+
+        conn = admin("postgres")
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-            if cur.fetchone():  # kept from an earlier `up`: the data survives down/up
-                conn.close()
-                return
-            # md5, as Redshift uses: redshift_connector's SCRAM client fails on Postgres' SASL list
-            cur.execute("SET password_encryption = 'md5'")
-            cur.execute(f"CREATE ROLE {USERNAME} LOGIN CREATEDB PASSWORD %s", (PASSWORD,))
-            cur.execute(f"CREATE DATABASE {DATABASE} OWNER {USERNAME}")
-            # Redshift reads backslashes in string literals as escapes
-            cur.execute(f"ALTER DATABASE {DATABASE} SET standard_conforming_strings = off")
-            cur.execute(f"ALTER DATABASE {DATABASE} SET escape_string_warning = off")
+            ready = cur.fetchone() is not None
+            if not ready:
+                # md5, as Redshift uses: redshift_connector's SCRAM client fails on Postgres' SASL list
+                cur.execute("SET password_encryption = 'md5'")
+                cur.execute(f"CREATE ROLE {USERNAME} LOGIN CREATEDB PASSWORD %s", (PASSWORD,))
+                # Redshift reads backslashes in string literals as escapes
+                cur.execute(f"ALTER ROLE {USERNAME} SET standard_conforming_strings = off")
+                cur.execute(f"ALTER ROLE {USERNAME} SET escape_string_warning = off")
         conn.close()
-        conn = psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres", password=pg.password, dbname=DATABASE)
-        conn.autocommit = True
+        if ready:
+            return
+        conn = admin("template1")
         with conn.cursor() as cur:
             cur.execute(resources.files("shipload.local").joinpath("compat.sql").read_text("utf-8"))
-            cur.execute(f"ALTER SCHEMA public OWNER TO {USERNAME}")
+        conn.close()
+        conn = admin("postgres")
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {DATABASE} OWNER {USERNAME}")
         conn.close()
 
     def _start_proxy(self, port: int, timeout: float = 20.0) -> int:

@@ -11,6 +11,7 @@ from shipload.extract.extractor import read_pages
 from shipload.normalize.arrow_input import ArrowNormalizer
 from shipload.normalize.relational import RelationalNormalizer
 from shipload.normalize.table_page import TablePageNormalizer
+from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import JobFileName, LoadPackage, PipelineStorage
 from shipload.schema.hints import apply_hints
 from shipload.schema.schema import Schema
@@ -32,12 +33,14 @@ class Normalizer:
         writer_options: dict[str, Any] | None = None,
         max_rows_per_file: int = 1_000_000,
         max_bytes_per_file: int = 128 * 1024 * 1024,
+        text_policy: TextPolicy | None = None,
     ) -> None:
         self.storage = storage
         self.choose_format = choose_format  # callable(Table) -> file format name
         self.writer_options = writer_options or {}
         self.max_rows_per_file = max_rows_per_file
         self.max_bytes_per_file = max_bytes_per_file
+        self.text_policy = text_policy
 
     def normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
         """Write the load package for `extracted`; returns it, the evolved schema and row counts."""
@@ -57,7 +60,7 @@ class Normalizer:
             self.max_bytes_per_file,
             self.writer_options,
         )
-        pages = TablePageNormalizer(schema, load_id)
+        pages = TablePageNormalizer(schema, load_id, self.text_policy)
         flatteners: dict[str, RelationalNormalizer] = {}
         for path in sorted((extracted / "pages").iterdir()):
             root = path.name.split(".", 1)[0]

@@ -8,6 +8,7 @@ from typing import Any
 
 from shipload.exceptions import DataValidationError, TerminalError
 from shipload.normalize.coerce import coerce_column, variant_of
+from shipload.normalize.text_size import TextPolicy
 from shipload.schema.schema import (
     LIST_IDX_COL,
     LOAD_ID_COL,
@@ -35,9 +36,10 @@ _SYSTEM_COLUMNS = {
 class TablePageNormalizer:
     """Applies pages to a (cloned) schema. Not thread safe; one per package."""
 
-    def __init__(self, schema: Schema, load_id: str) -> None:
+    def __init__(self, schema: Schema, load_id: str, text_policy: TextPolicy | None = None) -> None:
         self.schema = schema
         self.load_id = load_id
+        self.text_policy = text_policy
         self.new_tables: set[str] = set()
         self._had_tables = any(t.complete_columns() for t in schema.data_tables())
 
@@ -84,6 +86,8 @@ class TablePageNormalizer:
                 if col.data_type is None:
                     continue
             values, misfits = coerce_column(values, col)
+            if self.text_policy is not None and col.data_type == "text":
+                values = self.text_policy.apply(table_name, col, values, self._row_label(table, rows, root_ids))
             columns[key] = values
             if misfits:
                 self._variants(table, col, misfits, columns, len(rows), contract, drop_rows)
@@ -102,6 +106,18 @@ class TablePageNormalizer:
                 return None
             columns = {k: [v[i] for i in keep] for k, v in columns.items()}
         return columns
+
+    @staticmethod
+    def _row_label(table: Table, rows: list[dict[str, Any]], root_ids: list[str] | None) -> Any:
+        keys = [c.name for c in table.columns_with("primary_key")]
+
+        def label(i: int) -> str:
+            if keys:
+                return "row " + ", ".join(f"{k}={rows[i].get(k)!r}" for k in keys)
+            row_id = root_ids[i] if root_ids is not None else rows[i].get(ROW_ID_COL)
+            return f"row {i + 1} of its page, {ROW_ID_COL}={row_id!r}"
+
+        return label
 
     # -- schema evolution ---------------------------------------------------------------------
     def ensure_table(self, name: str, parent: str | None) -> Table | None:

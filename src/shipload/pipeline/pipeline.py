@@ -18,6 +18,7 @@ from shipload.extract.extractor import Extractor
 from shipload.extract.resource import Resource, Source, _is_arrow, resource
 from shipload.load.loader import Loader
 from shipload.normalize.normalizer import Normalizer
+from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.load_info import LoadInfo
@@ -210,8 +211,10 @@ class Pipeline:
 
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
-        options = {"dialect": self.destination.capabilities.sql_dialect}
-        normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options)
+        dialect = self.destination.capabilities.sql_dialect
+        options = {"dialect": dialect}
+        normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
+                                text_policy=self._text_policy(dialect))
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -226,6 +229,13 @@ class Pipeline:
             self._save_schema(schema)
             done.append(package.load_id)
         return done
+
+    def _text_policy(self, dialect: Any) -> TextPolicy | None:
+        """Byte-sized text columns for destinations whose VARCHAR(n) counts bytes (Redshift)."""
+        if dialect is None or not dialect.sized_text or dialect.max_text_bytes is None:
+            return None
+        settings = self.destination.settings(self.pipeline_name)
+        return TextPolicy(dialect.max_text_bytes, getattr(settings, "text_overflow", "fail"))
 
     def _discard_extracted(self, extracted: Path, exc: BaseException) -> None:
         """A package whose data cannot be normalized (bad data, contract) is set aside, with its state."""

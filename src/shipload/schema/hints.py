@@ -73,6 +73,9 @@ def apply_hints(schema: Schema, table_name: str, hints: dict[str, Any], resource
         table.schema_contract = normalize_contract(hints["schema_contract"])
     if hints.get("file_format") is not None:
         table.file_format = hints["file_format"]
+    if hints.get("table_extra"):
+        for key, value in hints["table_extra"].items():
+            table.extra[key] = value
     if hints.get("table_description") is not None:
         table.description = hints["table_description"]
     for spec in column_hints_as_dicts(hints.get("columns")):

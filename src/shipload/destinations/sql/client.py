@@ -21,6 +21,7 @@ from shipload.destinations.sql.dialect import SqlDialect
 from shipload.destinations.sql.followup import FollowupSql, uses_staging
 from shipload.destinations.sql.system_tables import SYSTEM_TABLES
 from shipload.destinations.sql.transport import SqlTransport
+from shipload.exceptions import SchemaError
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import (
     LOAD_JOBS_TABLE,
@@ -172,7 +173,22 @@ class SqlJobClient(JobClient):
             return [f"ALTER TABLE {target}\n  {adds}"]
         return [f"ALTER TABLE {target} ADD COLUMN {self.column_sql(table, c)}" for c in columns]
 
+    def check_folding(self, tables: list[Table]) -> None:
+        """Names that become equal once the destination folds them are refused before any DDL."""
+        seen_tables: dict[str, str] = {}
+        for table in tables:
+            other = seen_tables.setdefault(self._fold(table.name), table.name)
+            if other != table.name:
+                raise SchemaError(f"tables {other!r} and {table.name!r} are the same table on {self.dialect.name}")
+            seen: dict[str, str] = {}
+            for col in table.complete_columns():
+                prev = seen.setdefault(self._fold(col.name), col.name)
+                if prev != col.name:
+                    raise SchemaError(f"table {table.name!r}: columns {prev!r} and {col.name!r} are the same column "
+                                      f"on {self.dialect.name}, which folds identifiers to lower case")
+
     def migration_sql(self, schema: Schema, tables: list[Table]) -> list[str]:
+        self.check_folding(tables)
         existing = self.reflect([t.name for t in tables])
         statements: list[str] = []
         for table in tables:
@@ -244,10 +260,14 @@ class SqlJobClient(JobClient):
             self.create_staging_tables(staged)
         if truncate:
             existing = self.reflect(truncate)
-            with self.transport.transaction():
-                for name in truncate:
-                    if self._fold(name) in existing:
-                        self.execute(self.truncate_sql(name))
+            statements = [self.truncate_sql(name) for name in truncate if self._fold(name) in existing]
+            if self.dialect.truncate_commits:  # each TRUNCATE commits by itself: no transaction around them
+                for sql in statements:
+                    self.execute(sql)
+            else:
+                with self.transport.transaction():
+                    for sql in statements:
+                        self.execute(sql)
 
     def create_staging_tables(self, tables: list[Table]) -> None:
         """Drop and create staging tables, so they always have the current columns."""
@@ -300,6 +320,8 @@ class SqlJobClient(JobClient):
                 self.execute(sql)
             return
         target = self.target_of(schema, table_name)
+        for sql in self.before_load_sql(target):
+            self.execute(sql)
         if file_format == "insert_values":
             _, meta, frames = read_frames(path)
             prefix = statement_prefix(self.dialect, target, meta["columns"])
@@ -307,6 +329,10 @@ class SqlJobClient(JobClient):
                 self.execute(prefix + body)
             return
         self.load_native_file(schema.get_table(table_name), target, path, file_format)
+
+    def before_load_sql(self, target: str) -> list[str]:
+        """Statements run first in every load transaction (e.g. LOCK)."""
+        return []
 
     @abstractmethod
     def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:

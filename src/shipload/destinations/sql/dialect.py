@@ -59,6 +59,8 @@ class SqlDialect:
     backslash_escapes: ClassVar[bool] = False
     #: longest text value in bytes that a text column can hold (None: no limit)
     max_text_bytes: ClassVar[int | None] = None
+    #: text columns get a declared size in bytes, sized from the data and widened as it grows
+    sized_text: ClassVar[bool] = False
 
     # -- identifiers --------------------------------------------------------------------------
     @classmethod

@@ -73,12 +73,21 @@ class FollowupSql:
         return [c.name for c in root.columns_with(hint) if c.is_complete]
 
     def key_match(self, target: str, keys: list[str], source: str) -> str:
-        """Rows of `target` whose `keys` appear in `source` (a table or a parenthesized query)."""
+        """A condition on `target` rows: their `keys` appear in `source` (a table or a parenthesized query).
+        One key: ``k IN (SELECT k ...)``; several: an uncorrelated row-set join, never an OR."""
         if len(keys) == 1:
             k = self.q(keys[0])
             return f"{target}.{k} IN (SELECT s.{k} FROM {source} AS s)"
-        pairs = " AND ".join(f"s.{self.q(k)} = {target}.{self.q(k)}" for k in keys)
-        return f"EXISTS (SELECT 1 FROM {source} AS s WHERE {pairs})"
+        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in keys)
+        return (f"{target}.{self.q(ROW_ID_COL)} IN (SELECT t.{self.q(ROW_ID_COL)} FROM {target} AS t "
+                f"JOIN {source} AS s ON {on})")
+
+    def delete_matching(self, target: str, keys: list[str], source: str) -> str:
+        """DELETE the `target` rows whose `keys` appear in `source`."""
+        if len(keys) == 1:
+            return f"DELETE FROM {target} WHERE {self.key_match(target, keys, source)}"
+        on = " AND ".join(f"{target}.{self.q(k)} = s.{self.q(k)}" for k in keys)
+        return f"DELETE FROM {target} USING {source} AS s WHERE {on}"
 
     def not_deleted(self, root: Table, alias: str) -> str:
         flagged = [c for c in root.columns.values() if c.hard_delete and c.is_complete]
@@ -135,14 +144,18 @@ class FollowupSql:
     def delete_insert(self, root: Table) -> list[str]:
         pk, mk = self.keys(root, "primary_key"), self.keys(root, "merge_key")
         target = self.final(root)
-        matches = [self.key_match(target, keys, self.staged(root)) for keys in (pk, mk) if keys]
-        where = " OR ".join(matches)
-        out = [
-            f"DELETE FROM {self.final(child)} WHERE {self.q(ROOT_ID_COL)} IN "
-            f"(SELECT {self.q(ROW_ID_COL)} FROM {target} WHERE {where})"
-            for child in self.children(root)
-        ]
-        out.append(f"DELETE FROM {target} WHERE {where}")
+        out: list[str] = []
+        # one DELETE per key set (primary key, then merge key): no OR between them, which is slow
+        for keys in (pk, mk):
+            if not keys:
+                continue
+            match = self.key_match(target, keys, self.staged(root))
+            out.extend(
+                f"DELETE FROM {self.final(child)} WHERE {self.q(ROOT_ID_COL)} IN "
+                f"(SELECT {self.q(ROW_ID_COL)} FROM {target} WHERE {match})"
+                for child in self.children(root)
+            )
+            out.append(self.delete_matching(target, keys, self.staged(root)))
         names = self.names(root)
         if pk:
             source = f"{self.deduplicated(root, pk)} WHERE s.{DEDUP_COL} = 1 AND {self.not_deleted(root, 's')}"
@@ -166,10 +179,7 @@ class FollowupSql:
         ]
         gone = self.deleted(root, "s")
         if gone:
-            out.append(
-                f"DELETE FROM {target} WHERE "
-                + self.key_match(target, pk, f"(SELECT * FROM {dedup} WHERE s.{DEDUP_COL} = 1 AND {gone})")
-            )
+            out.append(self.delete_matching(target, pk, f"(SELECT * FROM {dedup} WHERE s.{DEDUP_COL} = 1 AND {gone})"))
         out.extend(self.upsert_rows(root, pk, names, kept))
         return out + self.insert_children(root)
 

@@ -336,7 +336,7 @@ class Rewriter:
             f"SELECT {COMPAT}.alter_varchar({quote_literal(table)}::regclass, {quote_literal(column)}, {size}, "
             f"{quote_literal(byte_check_name(column, size))})"
         )
-        return Statement(sql, original)
+        return Statement(sql, original, "alter_type")
 
     def append_from(self, sig: list[Token], original: str) -> Statement:
         words = [t.upper for t in sig]

@@ -34,6 +34,11 @@ log = logging.getLogger("shipload.local.proxy")
 KNOWN_STARTUP = {"user", "database", "options", "application_name", "client_encoding", "datestyle", "timezone",
                  "extra_float_digits", "search_path", "intervalstyle", "replication"}
 REDSHIFT_VERSION = "8.0.2"
+#: statements Redshift refuses inside a transaction block
+IN_BLOCK_ERRORS = {
+    "append": "ALTER TABLE APPEND can't run inside a transaction block",
+    "alter_type": "ALTER TABLE ALTER COLUMN TYPE cannot run inside a transaction block",
+}
 _conn_ids = itertools.count(1)
 
 
@@ -67,6 +72,7 @@ class CopyTransform:
 @dataclass
 class Connection:
     cid: int
+    database: str = ""
     status: str = "I"  # transaction status from the last ReadyForQuery: I idle, T in block, E failed
     #: one entry per ReadyForQuery the server will send: "pass", "swallow" (an injected statement the
     #: client must not see) or "pass_in_block" (report status T: a BEGIN follows at once)
@@ -83,7 +89,8 @@ class StatementLog:
     def write(self, conn: Connection, protocol: str, statements: list[Statement]) -> None:
         with open(self.path, "ab") as out:
             for st in statements:
-                entry = {"t": round(time.time(), 6), "conn": conn.cid, "protocol": protocol, "sql": masked(st.original)}
+                entry = {"t": round(time.time(), 6), "conn": conn.cid, "db": conn.database, "protocol": protocol,
+                         "sql": masked(st.original)}
                 out.write(orjson.dumps(entry) + b"\n")
 
 
@@ -137,6 +144,7 @@ class Proxy:
                 await swriter.drain()
                 return
             params = {k: v for k, v in wire.parse_startup(packet).items() if k.lower() in KNOWN_STARTUP}
+            conn.database = params.get("database") or params.get("user", "")
             swriter.write(wire.build_startup(params))
             await swriter.drain()
             upstream = asyncio.create_task(self.server_to_client(conn, sreader, cwriter))
@@ -219,8 +227,8 @@ class Proxy:
                 # pull the TRUNCATE into the new transaction)
                 out.extend(["COMMIT", st.sql])
                 return "; ".join(out), True
-            elif st.kind == "append" and in_block:
-                out.append(error_sql("ALTER TABLE APPEND can't run inside a transaction block", "25001"))
+            elif st.kind in ("append", "alter_type") and in_block:
+                out.append(error_sql(IN_BLOCK_ERRORS[st.kind], "25001"))
             else:
                 out.append(st.sql)
             if st.kind == "begin":
@@ -241,8 +249,8 @@ class Proxy:
         if st.kind == "truncate" and in_block:
             conn.truncate = "parsed"
             return ["COMMIT"], st.sql
-        if st.kind == "append" and in_block:
-            return [], error_sql("ALTER TABLE APPEND can't run inside a transaction block", "25001")
+        if st.kind in ("append", "alter_type") and in_block:
+            return [], error_sql(IN_BLOCK_ERRORS[st.kind], "25001")
         return [], st.sql
 
     async def copy(self, conn: Connection, st: Statement, extended: bool) -> str:
@@ -302,12 +310,12 @@ class Proxy:
             if kind == b"N":
                 fields = wire.parse_fields(body)
                 if fields.get("M", "").startswith("rs_copy_skipped"):
-                    self._record_load_errors(copy, fields["M"].split(" ", 1)[1])
+                    self._record_load_errors(conn, copy, fields["M"].split(" ", 1)[1])
                     return b""
             if kind == b"E":
                 conn.copies.popleft()
                 self._drop_spool(copy)
-                return self._copy_error(copy, wire.parse_fields(body))
+                return self._copy_error(conn, copy, wire.parse_fields(body))
         if kind == b"E":
             fields = wire.parse_fields(body)
             if fields.get("W", "").startswith("PL/pgSQL function inline_code_block"):
@@ -321,12 +329,12 @@ class Proxy:
                 return wire.message(b"E", wire.build_fields(fields))
         return wire.message(kind, body)
 
-    def _copy_error(self, copy: CopyTransform, fields: dict[str, str]) -> bytes:
+    def _copy_error(self, conn: Connection, copy: CopyTransform, fields: dict[str, str]) -> bytes:
         if fields.get("M") != "rs_copy_failed":
             return wire.message(b"E", wire.build_fields(fields))
         errors = orjson.loads(fields.get("D") or "[]")
         errors = errors if isinstance(errors, list) else [errors]
-        self._record_load_errors(copy, orjson.dumps(errors).decode())
+        self._record_load_errors(conn, copy, orjson.dumps(errors).decode())
         first = errors[0] if errors else {}
         url, line = self._locate(copy, int(first.get("line", 0) or 0))
         detail = f"{first.get('reason', 'load error')} (file {url}, line {line})"
@@ -349,13 +357,13 @@ class Proxy:
                 start, url = first, candidate
         return url, line - start + 1
 
-    def _record_load_errors(self, copy: CopyTransform, errors_json: str) -> None:
+    def _record_load_errors(self, client: Connection, copy: CopyTransform, errors_json: str) -> None:
         """stl_load_errors rows, written outside the client's (failed) transaction."""
         try:
             errors = orjson.loads(errors_json)
             import psycopg2
 
-            conn = psycopg2.connect(**self.config.admin_dsn)
+            conn = psycopg2.connect(**dict(self.config.admin_dsn, dbname=client.database or "dev"))
             conn.autocommit = True
             with conn, conn.cursor() as cur:
                 for err in errors:

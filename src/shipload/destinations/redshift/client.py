@@ -1,0 +1,223 @@
+"""Amazon Redshift destination (psycopg2): insert_values and sql jobs, sized VARCHARs widened in
+place, table design hints, MERGE upserts, atomic replace from staging or ALTER TABLE APPEND."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from shipload.destinations.base import Capabilities
+from shipload.destinations.postgres.transport import Psycopg2Transport
+from shipload.destinations.redshift.adapter import table_design
+from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
+from shipload.destinations.redshift.dialect import RedshiftDialect
+from shipload.destinations.redshift.followup import RedshiftFollowupSql
+from shipload.destinations.sql.client import SqlJobClient
+from shipload.destinations.sql.followup import uses_staging
+from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
+
+CAPABILITIES = Capabilities(
+    preferred_loader_file_format="insert_values",
+    supported_loader_file_formats=("insert_values", "sql"),
+    preferred_staging_file_format="jsonl",
+    supported_staging_file_formats=("jsonl", "parquet"),
+    max_identifier_length=RedshiftDialect.max_identifier_length,
+    sql_dialect=RedshiftDialect,
+)
+
+#: Redshift reports these as XX000; they are data errors no retry fixes
+TERMINAL_MESSAGES = ("cannot insert a null value", "numeric data overflow", "value too long",
+                     "string length exceeds ddl length", "precision exceeds maximum", "load into table")
+#: and this one (error 1023) is a conflict between concurrent transactions: retry
+TRANSIENT_MESSAGES = ("serializable isolation violation",)
+
+
+class CaseSensitiveRedshiftDialect(RedshiftDialect):
+    #: identifiers keep their case (the session sets enable_case_sensitive_identifier)
+    casefold_identifiers: ClassVar[bool] = False
+
+
+class RedshiftTransport(Psycopg2Transport):
+    def __init__(self, credentials: RedshiftCredentials, session_sql: list[str]) -> None:
+        super().__init__(credentials.connect_kwargs(), credentials.secret_values(), "redshift")
+        self.session_sql = session_sql
+
+    def connect(self) -> None:
+        super().connect()
+        for sql in self.session_sql:
+            self.execute(sql)
+
+    def translate_error(self, exc: BaseException) -> BaseException:
+        err = super().translate_error(exc)
+        text = str(err).lower()
+        if any(m in text for m in TRANSIENT_MESSAGES):
+            return DestinationTransientError(str(err))
+        if isinstance(err, DestinationTransientError) and any(m in text for m in TERMINAL_MESSAGES):
+            return DestinationTerminalError(str(err))
+        return err
+
+
+class RedshiftClient(SqlJobClient):
+    followup_class = RedshiftFollowupSql
+    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = {name}"
+
+    def __init__(self, credentials: RedshiftCredentials, dataset_name: str, settings: RedshiftSettings | None = None) -> None:
+        self.settings = settings or RedshiftSettings()
+        session = ["SET enable_case_sensitive_identifier TO true"] if self.settings.case_sensitive else []
+        dialect = CaseSensitiveRedshiftDialect if self.settings.case_sensitive else RedshiftDialect
+        super().__init__(RedshiftTransport(credentials, session), dialect, dataset_name, CAPABILITIES)
+
+    # -- datasets and tables ----------------------------------------------------------------------
+    def has_dataset(self, name: str | None = None) -> bool:
+        if self._fold(name or self.dataset_name) == "public":  # always there, and never ours to create
+            return True
+        return super().has_dataset(name)
+
+    def column_sql(self, table: Table, col: Column) -> str:
+        encoding = table_design(table)["encode"].get(col.name)
+        encode = f" ENCODE {encoding}" if encoding else ""
+        null = "" if col.nullable else " NOT NULL"
+        return f"{self.dialect.quote_identifier(col.name)} {self.dialect.column_type(col)}{encode}{null}"
+
+    def table_options_sql(self, table: Table) -> str:
+        design = table_design(table)
+        q = self.dialect.quote_identifier
+        parts: list[str] = []
+        if design["diststyle"]:
+            parts.append(f"DISTSTYLE {design['diststyle'].upper()}")
+        if design["distkey"]:
+            parts.append(f"DISTKEY({q(design['distkey'])})")
+        if design["sortkey"]:
+            parts.append(f"{design['sortstyle'].upper()} SORTKEY({', '.join(q(c) for c in design['sortkey'])})")
+        if design["backup"] is False:
+            parts.append("BACKUP NO")
+        return (" " + " ".join(parts)) if parts else ""
+
+    def comment_sql(self, table: Table, columns: list[Column]) -> list[str]:
+        out = []
+        if table.description and columns == table.complete_columns():
+            out.append(f"COMMENT ON TABLE {self.table(table.name)} IS {self.lit(table.description)}")
+        for col in columns:
+            if col.description:
+                out.append(f"COMMENT ON COLUMN {self.table(table.name)}.{self.dialect.quote_identifier(col.name)} "
+                           f"IS {self.lit(col.description)}")
+        return out
+
+    def migration_sql(self, schema: Schema, tables: list[Table]) -> list[str]:
+        for table in tables:  # invalid design hints fail here, before any DDL runs
+            table_design(table)
+        existing = self.reflect([t.name for t in tables])
+        statements = super().migration_sql(schema, tables)
+        for table in tables:
+            have = existing.get(self._fold(table.name))
+            complete = table.complete_columns()
+            new = complete if have is None else [c for c in complete if self._fold(c.name) not in have]
+            statements.extend(self.comment_sql(table, new))
+        return statements
+
+    def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
+        if schema.version_hash in self.stored_schema_hashes(schema.name):
+            return []
+        widen = self.widening_sql(schema.data_tables())
+        for sql in widen:  # ALTER COLUMN TYPE may not run inside a transaction block on Redshift
+            self.execute(sql)
+        return widen + super().update_stored_schema(schema, load_id)
+
+    def widening_sql(self, tables: list[Table]) -> list[str]:
+        """ALTER COLUMN ... TYPE VARCHAR(n) for text columns whose data outgrew the table."""
+        sizes = self.varchar_sizes([t.name for t in tables])
+        out: list[str] = []
+        for table in tables:
+            have = sizes.get(self._fold(table.name), {})
+            grow = [c for c in table.complete_columns()
+                    if c.data_type == "text" and self._fold(c.name) in have
+                    and (c.precision or 65535) > have[self._fold(c.name)]]
+            if not grow:
+                continue
+            views = self.dependent_views(table.name)
+            if views:
+                raise DestinationTerminalError(
+                    f"redshift: table {table.name!r} must widen column(s) {[c.name for c in grow]} but views depend on "
+                    f"it: {views}. Recreate them as late-binding views (CREATE VIEW ... WITH NO SCHEMA BINDING) or "
+                    "drop them, then run the pipeline again; nothing was changed."
+                )
+            for col in grow:
+                out.append(f"ALTER TABLE {self.table(table.name)} ALTER COLUMN {self.dialect.quote_identifier(col.name)} "
+                           f"TYPE {self.dialect.column_type(col)}")
+        return out
+
+    def varchar_sizes(self, tables: list[str]) -> dict[str, dict[str, int]]:
+        if not tables:
+            return {}
+        names = ", ".join(self.lit(self._fold(t)) for t in tables)
+        rows = self.execute(
+            "SELECT table_name, column_name, character_maximum_length FROM information_schema.columns "
+            f"WHERE table_schema = {self.lit(self._fold(self.dataset_name))} AND table_name IN ({names}) "
+            "AND character_maximum_length IS NOT NULL"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for table, column, size in rows:
+            out.setdefault(table, {})[column] = int(size)
+        return out
+
+    def dependent_views(self, table: str) -> list[str]:
+        """Schema-bound views on `table` (late-binding views do not depend on it)."""
+        rows = self.execute(
+            "SELECT DISTINCT vn.nspname || '.' || v.relname FROM pg_catalog.pg_depend AS d "
+            "JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid "
+            "JOIN pg_catalog.pg_class AS v ON v.oid = r.ev_class "
+            "JOIN pg_catalog.pg_namespace AS vn ON vn.oid = v.relnamespace "
+            "JOIN pg_catalog.pg_class AS t ON t.oid = d.refobjid "
+            "JOIN pg_catalog.pg_namespace AS tn ON tn.oid = t.relnamespace "
+            f"WHERE tn.nspname = {self.lit(self._fold(self.dataset_name))} AND t.relname = {self.lit(self._fold(table))} "
+            "AND v.oid <> t.oid ORDER BY 1"
+        )
+        return [r[0] for r in rows]
+
+    # -- loading ----------------------------------------------------------------------------------
+    def truncate_sql(self, table: str) -> str:
+        return f"TRUNCATE TABLE {self.table(table)}"
+
+    def before_load_sql(self, target: str) -> list[str]:
+        return [f"LOCK {target}"] if self.settings.lock_tables else []
+
+    def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
+        raise TerminalError(f"redshift loads {file_format!r} files through S3 staging (staging='filesystem')")
+
+    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None) -> None:
+        if not self.package_committed(load_id):
+            for root in self._roots(schema, tables):
+                if _appended(root):
+                    self.append_from_staging(schema, load_id, root)
+        super().complete_package(schema, load_id, tables, state)
+
+    def followup_sql(self, schema: Schema, load_id: str, tables: list[str]) -> list[str]:
+        builder = self.followup_class(self, schema, load_id)
+        out: list[str] = []
+        for root in self._roots(schema, tables):
+            # staging-optimized tables were moved by append_from_staging before the commit transaction
+            if uses_staging(root) and not _appended(root):
+                out.extend(builder.for_root(root))
+        return out
+
+    def append_from_staging(self, schema: Schema, load_id: str, root: Table) -> None:
+        """staging-optimized replace: TRUNCATE the final tables and move the staged blocks in with
+        ALTER TABLE APPEND (fast, no copy; each step commits, so readers may briefly see an empty
+        table). Safe to repeat after a crash: a table whose staged rows are gone was appended."""
+        loaded = {r[0].split(".", 1)[0] for r in self.execute(
+            f"SELECT job_id FROM {self.table(LOAD_JOBS_TABLE)} WHERE load_id = {self.lit(load_id)}")}
+        for table in [t for t in schema.table_chain(root.name) if t.complete_columns()]:
+            staged = self.staging_table(table.name)
+            count = self.execute(f"SELECT count(*) FROM {staged}")[0][0]
+            if count == 0 and table.name in loaded:
+                continue  # appended before a crash
+            self.execute(self.truncate_sql(table.name))
+            if count:
+                self.execute(f"ALTER TABLE {self.table(table.name)} APPEND FROM {staged}")
+
+
+
+
+def _appended(root: Table) -> bool:
+    return root.write_disposition == "replace" and root.replace_strategy == "staging-optimized"

@@ -1,0 +1,41 @@
+"""Redshift credentials and settings (`[destination.redshift.credentials]`, `[destination.redshift]`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+from shipload.config.specs import BaseSpec, ConnectionStringCredentials
+from shipload.exceptions import ConfigError
+
+TEXT_OVERFLOW_POLICIES = ("fail", "truncate")
+
+
+@dataclasses.dataclass(repr=False)
+class RedshiftCredentials(ConnectionStringCredentials):
+    """`redshift://user:password@host:5439/database?sslmode=require` or the separate fields."""
+
+    SCHEMES: ClassVar[tuple[str, ...]] = ("redshift", "postgresql", "postgres")
+    DEFAULT_PORT: ClassVar[int] = 5439
+
+
+@dataclasses.dataclass(repr=False)
+class RedshiftSettings(BaseSpec):
+    """Settings of the Redshift destination; all optional."""
+
+    #: `fail` (default): a text value over 65535 bytes stops the load naming table, column and row;
+    #: `truncate`: it is cut to 65535 bytes at a character boundary, and a warning counts the cuts
+    text_overflow: str = "fail"
+    #: keep identifier case: sets enable_case_sensitive_identifier on every session
+    case_sensitive: bool = False
+    #: `LOCK` the target tables first in every load transaction (several processes, one dataset)
+    lock_tables: bool = False
+    #: IAM role COPY uses instead of forwarded staging credentials
+    staging_iam_role: str | None = None
+    #: forward the staging bucket's credentials to COPY (set false to use staging_iam_role)
+    forward_staging_credentials: bool = True
+
+    def __post_init__(self) -> None:
+        if self.text_overflow not in TEXT_OVERFLOW_POLICIES:
+            raise ConfigError(f"destination.redshift.text_overflow must be one of {TEXT_OVERFLOW_POLICIES}, "
+                              f"got {self.text_overflow!r}")

@@ -1,0 +1,69 @@
+"""Text columns sized in bytes from the data, for destinations whose VARCHAR(n) counts bytes.
+
+Rule: a column's declared size is the first of 256, 512, 1024, ... 32768, 65535 bytes that is at
+least 1.25 times the longest value seen (in UTF-8 bytes); it only ever grows, and the destination
+widens the column in place when it does. A value longer than the destination's limit is never cut
+silently: with overflow "fail" the load stops naming table, column and row; with "truncate" the
+value is cut at a character boundary to the limit and a warning counts the cuts."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shipload.exceptions import UnstorableValueError
+from shipload.schema.schema import Column
+
+log = logging.getLogger("shipload.normalize")
+
+SIZES = (256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65535)
+HEADROOM = 1.25
+
+
+@dataclass
+class TextPolicy:
+    max_bytes: int
+    overflow: str = "fail"  # fail | truncate
+    truncated: int = 0
+
+    def size_for(self, longest: int) -> int:
+        need = math.ceil(longest * HEADROOM)
+        for size in SIZES:
+            if size >= need:
+                return min(size, self.max_bytes)
+        return self.max_bytes
+
+    def apply(self, table: str, col: Column, values: list[Any], row_label: Callable[[int], str]) -> list[Any]:
+        """Grow `col.precision` to fit `values`; returns the values (cut ones replaced)."""
+        current = col.precision or 0
+        longest_chars = max((len(v) for v in values if v is not None), default=0)
+        if longest_chars * 4 <= current:  # fits whatever the encoding: no byte counting needed
+            return values
+        longest = 0
+        limit = self.max_bytes
+        out = values
+        for i, v in enumerate(values):
+            if v is None or len(v) * 4 <= current:
+                continue
+            size = len(v) if v.isascii() else len(v.encode("utf-8"))
+            if size > limit:
+                if self.overflow != "truncate":
+                    raise UnstorableValueError(
+                        table, col.name, v,
+                        f"it is {size} bytes and a text column holds at most {limit} bytes ({row_label(i)}); "
+                        "shorten it, store it as json, or set destination text_overflow = \"truncate\"",
+                    )
+                if out is values:
+                    out = list(values)
+                out[i] = v.encode("utf-8")[:limit].decode("utf-8", "ignore")
+                self.truncated += 1
+                log.warning("table %r, column %r: value of %d bytes cut to %d bytes (%s)", table, col.name, size,
+                            limit, row_label(i))
+                size = limit
+            longest = max(longest, size)
+        if longest > current:
+            col.precision = self.size_for(longest)
+        return out
