@@ -42,7 +42,12 @@ def duck_columns(pipeline: Any, table: str) -> dict[str, str]:
 
 # -- destinations for the conformance suite ------------------------------------------------------
 
-DESTINATIONS = ("duckdb", "postgres", "redshift")
+#: the opt-in tier: the same tests against a real Redshift cluster, when these are set:
+#: SHIPLOAD_TEST_REDSHIFT_HOST, _PORT (5439), _DATABASE, _USERNAME, _PASSWORD. That database is
+#: wiped (every schema the user owns, except public) before each test: use a scratch database.
+REDSHIFT_CLUSTER = {k.removeprefix("SHIPLOAD_TEST_REDSHIFT_").lower(): v for k, v in os.environ.items()
+                    if k.startswith("SHIPLOAD_TEST_REDSHIFT_")}
+DESTINATIONS = ("duckdb", "postgres", "redshift") + (("redshift-cluster",) if REDSHIFT_CLUSTER.get("host") else ())
 PG_PASSWORD = "pg-Secret-0x51"
 
 
@@ -57,6 +62,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         name = callspec.params.get("destination") if callspec else None
         if name is None:
             continue
+        name = name.split("-", 1)[0]  # redshift-cluster is redshift
         for mark in item.iter_markers("notimpl"):
             if name in mark.args[0]:
                 item.add_marker(pytest.mark.xfail(reason=mark.kwargs.get("reason", "not implemented"), strict=True))
@@ -135,7 +141,30 @@ def destination(request: pytest.FixtureRequest) -> str:
         request.getfixturevalue("postgres_db")
     if request.param == "redshift":
         request.getfixturevalue("redshift_db")
-    return str(request.param)
+    if request.param == "redshift-cluster":
+        request.getfixturevalue("redshift_cluster")
+    return str(request.param).split("-", 1)[0]
+
+
+@pytest.fixture
+def redshift_cluster(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The real cluster of the opt-in tier, wiped of the test user's schemas first."""
+    import psycopg2
+
+    c = REDSHIFT_CLUSTER
+    conn = psycopg2.connect(host=c["host"], port=int(c.get("port", 5439)), dbname=c["database"], user=c["username"],
+                            password=c["password"], sslmode=c.get("sslmode", "require"))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT nspname FROM pg_namespace WHERE nspowner = (SELECT usesysid FROM pg_user "
+                    "WHERE usename = current_user) AND nspname <> 'public'")
+        for (schema,) in cur.fetchall():
+            cur.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    conn.close()
+    for key in ("host", "port", "database", "username", "password", "sslmode"):
+        if key in c:
+            monkeypatch.setenv(f"DESTINATION__REDSHIFT__CREDENTIALS__{key.upper()}", c[key])
+    return c
 
 
 def table_rows(pipeline: Any, table: str, columns: str = "*", order_by: str | None = None, where: str | None = None) -> list[tuple[Any, ...]]:

@@ -235,6 +235,15 @@ class LocalEndpoint:
             time.sleep(0.05)
         raise LocalServiceError(f"the proxy did not listen on {port} within {timeout}s")
 
+    def restart_proxy(self, pause: float = 0.0) -> None:
+        """Kill the proxy (dropping every client connection) and start it again on the same port."""
+        state = orjson.loads(self.state_file.read_bytes())
+        info = state["info"]
+        stop_process(info["pids"]["proxy"], timeout=2)
+        time.sleep(pause)
+        info["pids"]["proxy"] = self._start_proxy(info["redshift_port"])
+        self._write_state(state)
+
     def down(self, remove_data: bool = False) -> list[str]:
         """Stop every process this endpoint started; returns what was stopped."""
         stopped: list[str] = []

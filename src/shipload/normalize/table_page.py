@@ -98,6 +98,8 @@ class TablePageNormalizer:
             for name in (LOAD_ID_COL, ROW_ID_COL):
                 if name not in table.columns:
                     table.columns[name] = _system_column(name)
+                if self.text_policy is not None:
+                    self.text_policy.apply(table_name, table.columns[name], columns[name], str)
         if drop_rows:
             ids = columns[ROW_ID_COL]
             dropped_parents.update(ids[i] for i in drop_rows)

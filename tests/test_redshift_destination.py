@@ -1,0 +1,272 @@
+"""Redshift-specific behaviour, against the local Redshift endpoint (every statement sent is also
+parsed with sqlglot's redshift dialect by the redshift_db fixture)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+import shipload
+from conftest import table_rows
+from shipload.destinations.redshift.adapter import redshift_adapter
+from shipload.destinations.redshift.dialect import RedshiftDialect
+from shipload.exceptions import DestinationTransientError, SchemaError
+
+
+def statements(info: Any, db: str | None = None) -> list[str]:
+    with open(info.statement_log, encoding="utf-8") as fh:
+        entries = [json.loads(line) for line in fh]
+    db = db or _current_db()
+    return [e["sql"] for e in entries if e["db"] == db]
+
+
+def _current_db() -> str:
+    import os
+
+    return os.environ["DESTINATION__REDSHIFT__CREDENTIALS__DATABASE"]
+
+
+def _columns(p: shipload.Pipeline, table: str) -> dict[str, tuple[str, int | None]]:
+    rows = p.dataset().query(
+        "SELECT column_name, data_type, character_maximum_length FROM information_schema.columns "
+        f"WHERE table_schema = '{p.dataset_name}' AND table_name = '{table}'"
+    )
+    return {name: (dtype, size) for name, dtype, size in rows}
+
+
+def test_nested_data_round_trips_through_insert_values(redshift_db: Any) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    p = shipload.pipeline("p", destination="redshift", dataset_name="d")
+    data = [{"id": i, "doc": {"k": [i, "x", None], "s": "é'\\"}, "raw": bytes([i, 255]),
+             "amount": Decimal("1.123456789") * i, "at": dt.datetime(2024, 5, 6, 7, 8, 9, i, tzinfo=dt.UTC),
+             "moves": [{"san": "e4", "n": 1}, {"san": "e5", "n": 2}]} for i in range(1, 4)]
+    p.run(data, table_name="games", columns={"doc": {"data_type": "json"}})
+    rows = p.dataset().rows("games", ["id", "doc", "raw", "amount", "at"], order_by=["id"])
+    assert rows[1]["doc"] == {"k": [2, "x", None], "s": "é'\\"}
+    assert bytes(rows[1]["raw"]) == bytes([2, 255]) and rows[1]["amount"] == Decimal("2.246913578")
+    assert rows[2]["at"] == dt.datetime(2024, 5, 6, 7, 8, 9, 3, tzinfo=dt.UTC)
+    assert table_rows(p, "games__moves", "count(*)") == [(6,)]
+    sent = "\n".join(statements(redshift_db))
+    assert "JSON_PARSE(" in sent and "FROM_HEX(" in sent and " super" in sent and " varbyte" in sent
+    assert _columns(p, "games")["doc"][0] == "jsonb"  # SUPER (a jsonb domain on the endpoint)
+
+
+def test_statements_stay_under_16_mb_and_a_40_mb_file_loads_in_one_transaction(redshift_db: Any) -> None:
+    p = shipload.pipeline("big", destination="redshift", dataset_name="d")
+    body = "é" * 1500 + "x" * 1000  # 4000 bytes, 2500 characters: a statement limit in characters would overflow
+    p.run(({"id": i, "body": body} for i in range(10_000)), table_name="big")
+    assert table_rows(p, "big", "count(*), count(DISTINCT id)") == [(10_000, 10_000)]
+    sent = statements(redshift_db)
+    inserts = [s for s in sent if s.startswith('INSERT INTO "d"."big"')]
+    sizes = [len(s.encode("utf-8")) for s in inserts]
+    assert len(inserts) >= 3 and max(sizes) <= 16 * 1024 * 1024 and sum(sizes) > 40_000_000
+    assert sum(sizes) / len(sizes) > 8 * 1024 * 1024  # packed close to the cap
+    first, last = sent.index(inserts[0]), sent.index(inserts[-1])
+    between = sent[first:last]
+    assert "COMMIT" not in between and sent[first - 1] == "BEGIN"  # one transaction for the file
+
+
+def test_text_columns_are_sized_from_data_and_widened(redshift_db: Any) -> None:
+    p = shipload.pipeline("sizes", destination="redshift", dataset_name="d")
+    p.run([{"id": 1, "short": "ab", "multi": "é" * 150}], table_name="t")
+    cols = _columns(p, "t")
+    assert cols["short"] == ("character varying", 256) and cols["multi"] == ("character varying", 512)  # 300 bytes
+    p.run([{"id": 2, "short": "z" * 3000}], table_name="t")
+    assert _columns(p, "t")["short"] == ("character varying", 4096)
+    assert table_rows(p, "t", "id, length(short)", order_by="id") == [(1, 2), (2, 3000)]
+    widen = [s for s in statements(redshift_db) if "ALTER COLUMN" in s]
+    assert widen == ['ALTER TABLE "d"."t" ALTER COLUMN "short" TYPE varchar(4096)']
+
+
+def test_text_over_65535_bytes_fails_naming_table_column_and_row(redshift_db: Any) -> None:
+    p = shipload.pipeline("overflow", destination="redshift", dataset_name="d")
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run([{"id": 1, "body": "a"}, {"id": 7, "body": "é" * 40_000}], table_name="t", primary_key="id")
+    message = str(err.value)
+    assert "'t'" in message and "'body'" in message and "id=7" in message and "80000 bytes" in message
+    with pytest.raises(shipload.exceptions.DestinationTerminalError, match="does not exist"):
+        table_rows(p, "t")  # nothing was loaded: the table was never created
+
+
+def test_text_overflow_truncate_setting_cuts_at_a_character_boundary(redshift_db: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("DESTINATION__REDSHIFT__TEXT_OVERFLOW", "truncate")
+    p = shipload.pipeline("truncate", destination="redshift", dataset_name="d")
+    with caplog.at_level(logging.WARNING):
+        p.run([{"id": 1, "body": "é" * 40_000}], table_name="t")
+    assert table_rows(p, "t", "octet_length(body), length(body)") == [(65534, 32767)]
+    assert "cut to 65535 bytes" in caplog.text
+
+
+def test_merge_deletes_by_key_without_or(redshift_db: Any) -> None:
+    p = shipload.pipeline("merge", destination="redshift", dataset_name="d")
+    hints = {"write_disposition": "merge", "primary_key": ["id", "region"], "merge_key": "day"}
+    rows = [{"id": i, "region": "eu", "day": "d1", "tags": ["a"]} for i in range(3)]
+    p.run(rows, table_name="t", **hints)
+    p.run(rows[:1], table_name="t", **hints)
+    deletes = [s for s in statements(redshift_db) if s.startswith("DELETE")]
+    assert deletes and not any(" OR " in d.upper() for d in deletes)
+    assert any(" USING " in d for d in deletes)  # composite key: a join, not a correlated predicate
+    assert table_rows(p, "t", "count(*)") == [(1,)]
+
+
+def test_design_hints_reach_the_ddl_and_bad_hints_fail_before_any_ddl(redshift_db: Any) -> None:
+    @shipload.resource(columns={"played": {"sort": True}})
+    def games():
+        yield [{"id": 1, "player": "p", "played": "2024-01-01", "pgn": "e4", "note": "n"}]
+
+    p = shipload.pipeline("design", destination="redshift", dataset_name="d")
+    p.run(redshift_adapter(games(), distkey="player", sortkey=["id"], encode={"pgn": "zstd"}, backup=False))
+    create = next(s for s in statements(redshift_db) if s.startswith('CREATE TABLE "d"."games"'))
+    assert '"pgn" varchar(256) ENCODE zstd' in create
+    assert create.rstrip().endswith('DISTSTYLE KEY DISTKEY("player") COMPOUND SORTKEY("id", "played") BACKUP NO')
+
+    with pytest.raises(SchemaError, match="one DISTKEY"):
+        redshift_adapter(games(), distkey=["a", "b"])  # type: ignore[arg-type]
+    with pytest.raises(SchemaError, match="diststyle"):
+        redshift_adapter(games(), diststyle="random")
+    before = len(statements(redshift_db))
+    p2 = shipload.pipeline("design2", destination="redshift", dataset_name="d2")
+    with pytest.raises(shipload.PipelineStepFailed, match="not columns of the table"):
+        p2.run(redshift_adapter(games().with_name("other"), sortkey=["nope"]))
+    assert not any(s.startswith("CREATE TABLE") for s in statements(redshift_db)[before:] if '"d2"."other"' in s)
+
+
+def test_column_descriptions_become_comments(redshift_db: Any) -> None:
+    p = shipload.pipeline("comments", destination="redshift", dataset_name="d")
+    p.run([{"id": 1, "elo": 2800}], table_name="t", columns={"elo": {"description": "rating, FIDE's"}})
+    assert 'COMMENT ON COLUMN "d"."t"."elo" IS \'rating, FIDE\'\'s\'' in statements(redshift_db)
+    assert p.dataset().query(
+        "SELECT col_description(c.oid, a.attnum) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = c.oid WHERE n.nspname = 'd' AND c.relname = 't' AND a.attname = 'elo'"
+    ) == [("rating, FIDE's",)]
+
+
+def test_credentials_as_redshift_url_and_public_dataset(redshift_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    info = redshift_db
+    db = _current_db()
+    for key in ("HOST", "PORT", "USERNAME", "PASSWORD", "DATABASE", "SSLMODE"):
+        monkeypatch.delenv(f"DESTINATION__REDSHIFT__CREDENTIALS__{key}")
+    url = f"redshift://{info.username}:{info.password}@{info.redshift_host}:{info.redshift_port}/{db}"
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CREDENTIALS", url + "?sslmode=disable&connect_timeout=5")
+    p = shipload.pipeline("public", destination="redshift", dataset_name="public")
+    p.run([{"id": 1}], table_name="t")
+    assert table_rows(p, "t", "id") == [(1,)]
+    assert not any("CREATE SCHEMA" in s and '"public"' in s for s in statements(info, db))
+
+
+def test_password_never_appears_in_errors_logs_or_files(redshift_db: Any, monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture, isolated: Path) -> None:
+    secret = "S3cret-Wrong-Pa55"
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CREDENTIALS__PASSWORD", secret)
+    p = shipload.pipeline("pw", destination="redshift", dataset_name="d")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run([{"id": 1}], table_name="t")
+    assert "password authentication failed" in str(err.value)
+    import traceback
+
+    trace = "".join(traceback.format_exception(err.value))
+    files = "".join(f.read_text(errors="replace") for f in isolated.rglob("*") if f.is_file())
+    for text in (str(err.value), repr(err.value), trace, caplog.text, files, repr(p.destination)):
+        assert secret not in text
+    creds = p.destination.resolve_credentials("pw")
+    assert secret not in repr(creds) and secret not in str(creds)
+
+
+def test_serializable_isolation_violation_is_transient_and_load_errors_terminal(redshift_db: Any) -> None:
+    p = shipload.pipeline("errors", destination="redshift", dataset_name="d")
+    p.run([{"id": 1}], table_name="t")
+    with p.sql_client() as client:
+        with pytest.raises(DestinationTransientError):
+            client.execute("DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = 'Serializable isolation violation on "
+                           "table - 100, transactions forming the cycle are: 1, 2', ERRCODE = 'XX000'; END $$")
+        with pytest.raises(shipload.exceptions.DestinationTerminalError):
+            client.execute("DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = 'Numeric data overflow (result precision)', "
+                           "ERRCODE = 'XX000'; END $$")
+        assert client.execute("SELECT 1") == [(1,)]  # still usable
+
+
+def test_lock_tables_and_case_sensitive_settings(redshift_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESTINATION__REDSHIFT__LOCK_TABLES", "true")
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CASE_SENSITIVE", "true")
+    p = shipload.pipeline("lock", destination="redshift", dataset_name="d")
+    p.run([{"id": 1}], table_name="t")
+    sent = statements(redshift_db)
+    assert 'LOCK "d"."t"' in sent and "SET enable_case_sensitive_identifier TO true" in sent
+    assert table_rows(p, "t", "id") == [(1,)]
+
+
+def test_views_survive_replace_and_block_widening_with_a_clear_error(redshift_db: Any) -> None:
+    hints = {"write_disposition": {"disposition": "replace", "strategy": "insert-from-staging"}}
+    p = shipload.pipeline("views", destination="redshift", dataset_name="d")
+    p.run([{"id": 1, "name": "a"}], table_name="t", **hints)
+    with p.sql_client() as c:
+        c.execute('CREATE VIEW "d"."bound" AS SELECT id, name FROM "d"."t"')
+        c.execute('CREATE VIEW "d"."late" AS SELECT id, name FROM "d"."t" WITH NO SCHEMA BINDING')
+    p.run([{"id": 2, "name": "b"}], table_name="t", **hints)
+    assert p.dataset().query('SELECT id FROM "d"."bound"') == [(2,)]  # replace kept the views
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run([{"id": 3, "name": "c" * 1000}], table_name="t", **hints)
+    assert "d.bound" in str(err.value) and "WITH NO SCHEMA BINDING" in str(err.value)
+    assert p.dataset().query('SELECT id FROM "d"."bound"') == [(2,)]  # nothing changed
+
+
+@pytest.mark.parametrize("strategy", ["staging-optimized"])
+def test_staging_optimized_replace_uses_alter_table_append(redshift_db: Any, strategy: str) -> None:
+    hints = {"write_disposition": {"disposition": "replace", "strategy": strategy}}
+    p = shipload.pipeline("append", destination="redshift", dataset_name="d")
+    p.run([{"id": i, "kids": [1, 2]} for i in range(5)], table_name="t", **hints)
+    p.run([{"id": i, "kids": [3]} for i in range(2)], table_name="t", **hints)
+    assert table_rows(p, "t", "id", order_by="id") == [(0,), (1,)]
+    assert table_rows(p, "t__kids", "value") == [(3,), (3,)]
+    assert 'ALTER TABLE "d"."t" APPEND FROM "d_staging"."t"' in statements(redshift_db)
+
+
+def test_connection_drop_mid_load_ends_with_every_row_once(redshift_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipload.local.endpoint import LocalEndpoint
+
+    monkeypatch.setattr(RedshiftDialect, "max_statement_bytes", 256 * 1024)
+    endpoint = LocalEndpoint(redshift_db.folder)
+    db = _current_db()
+    killed = threading.Event()
+
+    def kill_on_first_insert() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if any(s.startswith('INSERT INTO "d"."t"') for s in statements(redshift_db, db)):
+                endpoint.restart_proxy(pause=0.5)
+                killed.set()
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=kill_on_first_insert)
+    watcher.start()
+    p = shipload.pipeline("drop", destination="redshift", dataset_name="d")
+    rows = [{"id": i, "body": "x" * 200} for i in range(20_000)]
+    try:
+        p.run(rows, table_name="t")
+    except shipload.PipelineStepFailed:
+        p.run()  # the rerun finishes the pending package
+    watcher.join()
+    assert killed.is_set()
+    assert table_rows(p, "t", "count(*), count(DISTINCT id)") == [(20_000, 20_000)]
+
+
+def test_invalid_table_design_is_refused_before_ddl_on_a_fresh_dataset(redshift_db: Any) -> None:
+    conn = psycopg2.connect(host=redshift_db.redshift_host, port=redshift_db.redshift_port, user=redshift_db.username,
+                            password=redshift_db.password, dbname=_current_db())
+    conn.close()
+    p = shipload.pipeline("twokeys", destination="redshift", dataset_name="d")
+    with pytest.raises(shipload.PipelineStepFailed, match="one DISTKEY"):
+        p.run([{"a": 1, "b": 2}], table_name="t", columns={"a": {"cluster": True}, "b": {"cluster": True}})
+    assert not any(s.startswith('CREATE TABLE "d"."t"') for s in statements(redshift_db))
