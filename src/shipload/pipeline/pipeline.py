@@ -63,6 +63,11 @@ class Pipeline:
         self.destination: Destination = as_destination(destination)
         if credentials is not None:
             self.destination.credentials = credentials
+        if staging is not None:
+            raise PipelineError(
+                f"staging={staging!r}: S3 staging with COPY is not available in this version yet; "
+                "leave staging out to load with insert_values"
+            )
         self.staging = staging
         suffix = time.strftime("_%Y%m%d%H%M%S") if dev_mode else ""
         self.dataset_name = dataset_name or self._state.get("dataset_name") or f"{pipeline_name}_dataset{suffix}"
