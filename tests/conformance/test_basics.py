@@ -92,3 +92,12 @@ def test_sql_client_runs_user_queries(destination: str) -> None:
     p.run([{"id": 1}], table_name="items")
     with p.sql_client() as client:
         assert client.execute_sql(f"SELECT count(*) FROM {client.table('items')}") == [(1,)]
+
+
+def test_dataset_named_like_the_database(destination: str, monkeypatch: pytest.MonkeyPatch, isolated: object) -> None:
+    if destination == "duckdb":  # the file's catalog is "bench", and so is the schema
+        monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", "bench.duckdb")
+    p = shipload.pipeline("samename", destination=destination, dataset_name="bench")
+    p.run([{"id": 1, "kids": [1]}], table_name="t", write_disposition="merge", primary_key="id")
+    p.run([{"id": 1, "kids": [2]}], table_name="t", write_disposition="merge", primary_key="id")
+    assert table_rows(p, "t__kids", "value") == [(2,)]

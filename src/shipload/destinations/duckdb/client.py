@@ -92,6 +92,11 @@ class DuckDbClient(SqlJobClient):
     def __init__(self, credentials: DuckDbCredentials, dataset_name: str) -> None:
         super().__init__(DuckDbTransport(credentials.database or "shipload.duckdb"), DuckDbDialect, dataset_name, CAPABILITIES)
 
+    def open(self) -> None:
+        super().open()
+        # a dataset named like the database file would make "dataset"."table" ambiguous
+        self.catalog = self.execute("SELECT current_database()")[0][0]
+
     def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
         if file_format != "parquet":
             raise TerminalError(f"duckdb cannot load {file_format!r} files")

@@ -107,8 +107,15 @@ class SqlJobClient(JobClient):
         self.statements.append(sql)
         return self.run_driver(lambda: self.transport.query(sql))
 
+    #: database (catalog) prefix for every qualified name, where a dataset name could be ambiguous
+    catalog: str | None = None
+
+    def schema_name(self, dataset: str) -> str:
+        quoted = self.dialect.quote_identifier(dataset)
+        return f"{self.dialect.quote_identifier(self.catalog)}.{quoted}" if self.catalog else quoted
+
     def table(self, name: str) -> str:
-        return self.dialect.qualified(self.dataset_name, name)
+        return f"{self.schema_name(self.dataset_name)}.{self.dialect.quote_identifier(name)}"
 
     def lit(self, value: Any) -> str:
         return self.dialect.literal(value)
@@ -126,13 +133,13 @@ class SqlJobClient(JobClient):
         return f"{self.dataset_name}_staging"
 
     def staging_table(self, name: str) -> str:
-        return self.dialect.qualified(self.staging_dataset_name, name)
+        return f"{self.schema_name(self.staging_dataset_name)}.{self.dialect.quote_identifier(name)}"
 
     def _fold(self, name: str) -> str:
         return name.lower() if self.dialect.casefold_identifiers else name
 
     def create_dataset(self, name: str | None = None) -> None:
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.dialect.quote_identifier(name or self.dataset_name)}")
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema_name(name or self.dataset_name)}")
 
     def initialize_storage(self) -> None:
         if not self.has_dataset():

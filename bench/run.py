@@ -1,0 +1,236 @@
+"""The benchmark: every scenario, for shipload, dlt (defaults and without compression) and the
+physical-limit references, each measurement in a fresh process, in one sitting.
+
+    python bench/run.py                  # full sitting (writes bench/results/latest.json and the README table)
+    python bench/run.py --runs 1 --n 5000 --no-readme   # a smoke run
+
+It creates bench/.venv-dlt (dlt from PyPI) if missing, starts a PostgreSQL server and the local
+Redshift endpoint of its own, and stops them at the end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+DLT_VENV = BENCH / ".venv-dlt"
+DLT_SPEC = "dlt[duckdb,postgres,parquet,redshift]==1.31.0"
+SCENARIOS = {
+    # scenario: (kinds, tools)
+    "parquet": (("nested", "flat"), ("shipload", "dlt", "dlt-nocompress", "ref")),
+    "jsonl": (("nested", "flat"), ("shipload", "dlt", "dlt-nocompress", "ref")),
+    "postgres_insert": (("nested",), ("shipload", "dlt", "dlt-nocompress", "ref")),
+    "postgres_copy": (("nested", "flat"), ("shipload", "dlt", "dlt-nocompress", "ref")),
+    "duckdb": (("nested",), ("shipload", "dlt", "dlt-nocompress", "ref")),
+    "redshift_insert": (("nested",), ("shipload", "dlt", "dlt-nocompress", "ref")),
+}
+#: the reference each scenario is held against
+REFERENCE = {"parquet": "pyarrow from_pylist + parquet write", "jsonl": "orjson to jsonl",
+             "postgres_insert": "hand-built multi-row INSERTs", "postgres_copy": "hand-flattened CSV, COPY FROM STDIN",
+             "duckdb": "pyarrow + DuckDB CREATE TABLE AS", "redshift_insert": "hand-built multi-row INSERTs"}
+
+
+def ensure_dlt() -> Path:
+    python = DLT_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DLT_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", DLT_SPEC], check=True)
+    return python
+
+
+class Services:
+    def __init__(self, work: Path) -> None:
+        from shipload.local.endpoint import LocalEndpoint
+        from shipload.local.postgres import PostgresServer
+
+        self.pg = PostgresServer(work / "pg", "bench-pw")
+        self.pg.start()
+        self.endpoint = LocalEndpoint(work / "rs")
+        self.rs = self.endpoint.up()
+        self.counter = 0
+
+    def fresh_db(self, scenario: str) -> dict[str, str]:
+        import psycopg2
+
+        self.counter += 1
+        name = f"b{self.counter}"
+        if scenario.startswith("redshift"):
+            rs = self.rs
+            conn = psycopg2.connect(host=rs.redshift_host, port=rs.redshift_port, user=rs.username,
+                                    password=rs.password, dbname=rs.database)
+            url = f"postgresql://{rs.username}:{rs.password}@{rs.redshift_host}:{rs.redshift_port}/{name}"
+        else:
+            conn = psycopg2.connect(self.pg.url())
+            url = self.pg.url(name)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name}")
+        conn.close()
+        env = {"BENCH_DSN": url, "BENCH_DB": name}
+        if scenario.startswith("redshift"):
+            env.update(self.rs.env())
+            env["DESTINATION__REDSHIFT__CREDENTIALS__DATABASE"] = name
+            env["DLT_REDSHIFT_URL"] = url
+        else:
+            env["DESTINATION__POSTGRES__CREDENTIALS"] = url
+        return env
+
+    def statement_sizes(self, db: str) -> list[int]:
+        sizes = []
+        with open(self.rs.statement_log, encoding="utf-8") as fh:
+            for line in fh:
+                if f'"db":"{db}"' in line and '"sql":"INSERT INTO' in line:
+                    entry = json.loads(line)
+                    if "_sl_" not in entry["sql"][:200]:
+                        sizes.append(len(entry["sql"].encode("utf-8")))
+        return sizes
+
+    def stop(self) -> None:
+        self.endpoint.down(remove_data=True)
+        self.pg.stop(remove=True)
+
+
+def measure(tool: str, scenario: str, kind: str, n: int, services: Services, dlt_python: Path, work: Path,
+            lazy: bool = False) -> dict[str, Any]:
+    workdir = work / f"{tool}-{scenario}-{kind}-{time.time_ns()}"
+    env = dict(os.environ)
+    env.pop("DATA_WRITER__DISABLE_COMPRESSION", None)
+    if scenario.startswith(("postgres", "redshift")):
+        env.update(services.fresh_db(scenario))
+        if tool.startswith("dlt") and scenario.startswith("redshift"):
+            env["DESTINATION__REDSHIFT__CREDENTIALS"] = env["DLT_REDSHIFT_URL"]
+    python = str(dlt_python) if tool.startswith("dlt") else sys.executable
+    if tool == "dlt-nocompress":
+        env["DATA_WRITER__DISABLE_COMPRESSION"] = "true"
+    env["PYTHONPATH"] = str(ROOT / "src")
+    args = [python, str(BENCH / "runner.py"), "--tool", tool.split("-")[0], "--scenario", scenario, "--kind", kind,
+            "--workdir", str(workdir)] + (["--n", str(n)] if n else []) + (["--lazy"] if lazy else [])
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        return {"tool": tool, "scenario": scenario, "kind": kind, "error": done.stderr.strip().splitlines()[-1:]}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["tool"] = tool
+    if scenario == "redshift_insert" and tool == "shipload":
+        sizes = services.statement_sizes(env["BENCH_DB"])
+        big = [s for s in sizes if s > 1024 * 1024]
+        result["statements"] = {"count": len(sizes), "avg_mb_of_full": round(statistics.mean(big) / 2**20, 2) if big else 0,
+                                "max_mb": round(max(sizes) / 2**20, 2) if sizes else 0}
+    subprocess.run(["rm", "-rf", str(workdir)])
+    return result
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault((r["scenario"], r["kind"], r["tool"]), []).append(r)
+    out: dict[str, Any] = {}
+    for (scenario, kind, tool), rs in groups.items():
+        ok = [r for r in rs if "seconds" in r]
+        entry: dict[str, Any] = {"runs": len(rs), "errors": [r["error"] for r in rs if "error" in r]}
+        if ok:
+            secs = [r["seconds"] for r in ok]
+            entry.update(median=statistics.median(secs), min=min(secs), max=max(secs),
+                         rss_mb=statistics.median(r["peak_rss_mb"] for r in ok))
+            if "statements" in ok[-1]:
+                entry["statements"] = ok[-1]["statements"]
+        out.setdefault(f"{scenario}/{kind}", {})[tool] = entry
+    return out
+
+
+def table(summary: dict[str, Any]) -> str:
+    lines = [
+        "| scenario | shipload s | dlt s | dlt no-compr. s | reference s | vs dlt | vs dlt no-compr. | vs reference | shipload RSS MB | dlt RSS MB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def cell(e: dict[str, Any] | None) -> str:
+        if not e or "median" not in e:
+            return "failed" if e and e.get("errors") else "–"
+        return f"{e['median']:.2f} ({e['min']:.2f}–{e['max']:.2f})"
+
+    for key, tools in summary.items():
+        ours, dlt, dltn, ref = (tools.get(t) for t in ("shipload", "dlt", "dlt-nocompress", "ref"))
+
+        def ratio(other: dict[str, Any] | None, inverse: bool = False) -> str:
+            if not ours or "median" not in ours or not other or "median" not in other:
+                return "–"
+            value = ours["median"] / other["median"] if inverse else other["median"] / ours["median"]
+            return f"{value:.2f}x"
+
+        lines.append(
+            f"| {key} | {cell(ours)} | {cell(dlt)} | {cell(dltn)} | {cell(ref)} | {ratio(dlt)} faster | "
+            f"{ratio(dltn)} faster | {ratio(ref, inverse=True)} of ref | {ours.get('rss_mb', '–') if ours else '–'} | "
+            f"{dlt.get('rss_mb', '–') if dlt else '–'} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--n", type=int, default=0, help="records per run (default: 100k nested, 300k flat)")
+    ap.add_argument("--only", help="comma-separated scenarios")
+    ap.add_argument("--memory-n", type=int, default=1_000_000, help="records for the memory run (0 skips it)")
+    ap.add_argument("--no-readme", action="store_true")
+    args = ap.parse_args()
+    dlt_python = ensure_dlt()
+    work = BENCH / ".work"
+    subprocess.run(["rm", "-rf", str(work)])
+    work.mkdir(parents=True)
+    services = Services(work)
+    results: list[dict[str, Any]] = []
+    started = time.time()
+    chosen = {k: v for k, v in SCENARIOS.items() if not args.only or k in args.only.split(",")}
+    try:
+        for run in range(args.runs):
+            for scenario, (kinds, tools) in chosen.items():
+                for kind in kinds:
+                    for tool in tools:
+                        r = measure(tool, scenario, kind, args.n, services, dlt_python, work)
+                        print(f"run {run + 1} {scenario}/{kind} {tool}: "
+                              f"{r.get('seconds', 0):.2f}s rss {r.get('peak_rss_mb')} {r.get('error', '')}", flush=True)
+                        results.append(r)
+        memory = None
+        if args.memory_n:
+            memory = measure("shipload", "duckdb", "nested", args.memory_n, services, dlt_python, work, lazy=True)
+            print(f"memory run: {memory}", flush=True)
+    finally:
+        services.stop()
+    summary = summarize(results)
+    report = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "minutes": round((time.time() - started) / 60, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "runs": args.runs, "n": args.n or "default", "summary": summary, "memory": memory, "results": results,
+    }
+    (BENCH / "results").mkdir(exist_ok=True)
+    (BENCH / "results" / "latest.json").write_text(json.dumps(report, indent=2, default=str))
+    text = table(summary)
+    print(text)
+    if not args.no_readme:
+        readme = BENCH / "README.md"
+        body = readme.read_text()
+        start, end = "<!-- results:start -->", "<!-- results:end -->"
+        head, _, rest = body.partition(start)
+        _, _, tail = rest.partition(end)
+        stamp = (f"Measured {report['when']} on {report['machine']}, {args.runs} runs each (median, min–max), "
+                 f"one sitting of {report['minutes']} min.")
+        mem = ""
+        if memory:
+            mem = (f"\n\nMemory: 1,000,000 nested records end to end into DuckDB, pages made while loading: "
+                   f"{memory.get('seconds', 0):.1f} s, peak RSS above the start {memory.get('peak_rss_mb')} MB.")
+        readme.write_text(f"{head}{start}\n{stamp}\n\n{text}{mem}\n{end}{tail}")
+
+
+if __name__ == "__main__":
+    main()
