@@ -162,7 +162,7 @@ def table(summary: dict[str, Any]) -> str:
     for key, tools in summary.items():
         ours, dlt, dltn, ref = (tools.get(t) for t in ("shipload", "dlt", "dlt-nocompress", "ref"))
 
-        def ratio(other: dict[str, Any] | None, inverse: bool = False) -> str:
+        def ratio(other: dict[str, Any] | None, inverse: bool = False, ours: dict[str, Any] | None = ours) -> str:
             if not ours or "median" not in ours or not other or "median" not in other:
                 return "–"
             value = ours["median"] / other["median"] if inverse else other["median"] / ours["median"]

@@ -110,11 +110,11 @@ def run_reference(scenario: str, pages: list[list[dict]], workdir: Path) -> dict
 
         roots, children = flatten(pages)
         con = duckdb.connect(str(workdir / "ref.duckdb"))
-        games = pa.Table.from_pylist(roots)
-        con.execute("CREATE TABLE games AS SELECT * FROM games")
+        con.register("games_arrow", pa.Table.from_pylist(roots))
+        con.execute("CREATE TABLE games AS SELECT * FROM games_arrow")
         if children:
-            clocks = pa.Table.from_pylist(children)
-            con.execute("CREATE TABLE clocks AS SELECT * FROM clocks")
+            con.register("clocks_arrow", pa.Table.from_pylist(children))
+            con.execute("CREATE TABLE clocks AS SELECT * FROM clocks_arrow")
         con.close()
         return {"rows": len(roots) + len(children)}
     return _reference_sql(scenario, pages)
