@@ -71,14 +71,15 @@ class Normalizer:
             if flattener is None:
                 flattener = flatteners[root] = self._flattener(schema, root)
             for page in read_pages(path):
-                rows_by_table, root_ids = flattener.normalize_page(page)
+                tables, root_ids = flattener.normalize_page(page)
                 dropped: set[str] = set()
-                for table_name, rows in rows_by_table.items():
+                for table_name, (columns, n) in tables.items():
                     is_root = table_name == root
                     parent = None if is_root else flattener.parent_of[table_name]
-                    cols = pages.process(table_name, parent, rows, root_ids if is_root else None, dropped)
-                    if cols is not None:
-                        pool.write(schema.tables[table_name], cols, len(next(iter(cols.values()))))
+                    done = pages.process(table_name, parent, columns, n, root_ids if is_root else None, dropped)
+                    if done is not None:
+                        cols, kept = done
+                        pool.write(schema.tables[table_name], cols, kept)
                 crash_point("normalize.page")
         arrow_dir = extracted / "arrow"
         if arrow_dir.exists():

@@ -3,7 +3,6 @@ infer new columns, coerce values, route misfits to variant columns, enforce sche
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 from shipload.exceptions import DataValidationError, TerminalError
@@ -54,30 +53,31 @@ class TablePageNormalizer:
         raise DataValidationError(self.schema.name, table, column, entity, "freeze", detail)
 
     def process(
-        self, table_name: str, parent: str | None, rows: list[dict[str, Any]], root_ids: list[str] | None,
+        self, table_name: str, parent: str | None, raw: Columns, n: int, root_ids: list[str] | None,
         dropped_parents: set[str],
-    ) -> Columns | None:
-        """Columns for the rows of one table, or None if a contract discarded them all.
-
-        Ids of rows dropped by `discard_row` are added to `dropped_parents` so children follow."""
+    ) -> tuple[Columns, int] | None:
+        """Typed columns and row count for one table's part of a page, or None if a contract
+        discarded all of it. Ids of rows dropped by `discard_row` go to `dropped_parents` so their
+        children follow."""
         if dropped_parents and parent is not None:
-            kept = [r for r in rows if r[PARENT_ID_COL] not in dropped_parents]
-            if len(kept) != len(rows):
-                dropped_parents.update(r[ROW_ID_COL] for r in rows if r[PARENT_ID_COL] in dropped_parents)
-                rows = kept
-        if not rows:
+            parents = raw[PARENT_ID_COL]
+            keep = [i for i, p in enumerate(parents) if p not in dropped_parents]
+            if len(keep) != n:
+                row_ids = raw[ROW_ID_COL]
+                dropped_parents.update(row_ids[i] for i in range(n) if parents[i] in dropped_parents)
+                raw = {k: [v[i] for i in keep] for k, v in raw.items()}
+                n = len(keep)
+        if not n:
             return None
         table = self.ensure_table(table_name, parent)
         if table is None:
-            dropped_parents.update(root_ids if root_ids is not None else (r[ROW_ID_COL] for r in rows))
+            dropped_parents.update(root_ids if root_ids is not None else raw[ROW_ID_COL])
             return None
         contract = self.contract(table)
         is_new_table = table_name in self.new_tables
-        keys = list(dict.fromkeys(chain.from_iterable(rows)))
         columns: Columns = {}
         drop_rows: set[int] = set()
-        for key in keys:
-            values = [r.get(key) for r in rows]
+        for key, values in raw.items():
             col = table.columns.get(key)
             if col is None or col.data_type is None:
                 col = self._new_column(table, key, values, contract, is_new_table, drop_rows, col)
@@ -87,11 +87,10 @@ class TablePageNormalizer:
                     continue
             values, misfits = coerce_column(values, col)
             if self.text_policy is not None and col.data_type == "text":
-                values = self.text_policy.apply(table_name, col, values, self._row_label(table, rows, root_ids))
+                values = self.text_policy.apply(table_name, col, values, self._row_label(table, raw, root_ids))
             columns[key] = values
             if misfits:
-                self._variants(table, col, misfits, columns, len(rows), contract, drop_rows)
-        n = len(rows)
+                self._variants(table, col, misfits, columns, n, contract, drop_rows)
         if root_ids is not None:
             columns[LOAD_ID_COL] = [self.load_id] * n
             columns[ROW_ID_COL] = root_ids
@@ -107,16 +106,17 @@ class TablePageNormalizer:
             if not keep:
                 return None
             columns = {k: [v[i] for i in keep] for k, v in columns.items()}
-        return columns
+            n = len(keep)
+        return columns, n
 
     @staticmethod
-    def _row_label(table: Table, rows: list[dict[str, Any]], root_ids: list[str] | None) -> Any:
-        keys = [c.name for c in table.columns_with("primary_key")]
+    def _row_label(table: Table, raw: Columns, root_ids: list[str] | None) -> Any:
+        keys = [c.name for c in table.columns_with("primary_key") if c.name in raw]
 
         def label(i: int) -> str:
             if keys:
-                return "row " + ", ".join(f"{k}={rows[i].get(k)!r}" for k in keys)
-            row_id = root_ids[i] if root_ids is not None else rows[i].get(ROW_ID_COL)
+                return "row " + ", ".join(f"{k}={raw[k][i]!r}" for k in keys)
+            row_id = root_ids[i] if root_ids is not None else raw.get(ROW_ID_COL, [None] * (i + 1))[i]
             return f"row {i + 1} of its page, {ROW_ID_COL}={row_id!r}"
 
         return label
