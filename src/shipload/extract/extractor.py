@@ -27,7 +27,7 @@ from shipload.utils.ids import new_file_id, new_load_id
 from shipload.utils.typed import to_tagged
 
 PAGE_SIZE = 1000
-PAGES_PER_FILE = 100
+PAGES_PER_FILE = 20  # several files per big package: normalize splits work by file
 
 
 class _TableFile:
@@ -38,6 +38,7 @@ class _TableFile:
         self.buffer: list[Any] = []
         self._file: Any = None
         self._pages = 0
+        self._files = 0
         self.items = 0
 
     def add(self, items: list[Any]) -> None:
@@ -50,7 +51,9 @@ class _TableFile:
     def _dump(self, page: list[Any]) -> None:
         if self._file is None or self._pages >= PAGES_PER_FILE:
             self._close_file()
-            self._file = open(self.folder / f"{self.table}.{new_file_id()}.pickle", "wb")
+            # numbered so that files sort in the order their pages were made
+            self._file = open(self.folder / f"{self.table}.{self._files:06d}-{new_file_id()}.pickle", "wb")
+            self._files += 1
             self._pages = 0
         try:
             pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)

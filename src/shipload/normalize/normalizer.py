@@ -1,8 +1,19 @@
-"""Normalize: one extracted package in, one load package (typed load files per table) out."""
+"""Normalize: one extracted package in, one load package (typed load files per table) out.
+
+Big packages are normalized by two processes when the machine has two cores: a forked worker takes
+part of the page files with its own copy of the schema and its own load files; its schema changes
+are merged back when they agree (same data type for every column both saw). When they do not, or
+the worker fails, its files are discarded and the main process normalizes those pages itself, so
+the result is always what one process would have made."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
+import shutil
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +21,7 @@ from shipload.exceptions import TerminalError
 from shipload.extract.extractor import read_pages
 from shipload.normalize.arrow_input import ArrowNormalizer
 from shipload.normalize.relational import RelationalNormalizer
+from shipload.normalize.schema_merge import merge_schema
 from shipload.normalize.table_page import TablePageNormalizer
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import JobFileName, LoadPackage, PipelineStorage
@@ -22,7 +34,27 @@ from shipload.writers.base import WriterPool
 from shipload.writers.registry import writer_class
 from shipload.writers.sql_frames import write_sql_job
 
+log = logging.getLogger("shipload.normalize")
+
 DEFAULT_MAX_NESTING = 1000
+#: a package needs at least this many page files before a second process is worth forking
+PARALLEL_MIN_FILES = 2
+
+
+def default_workers() -> int:
+    """NORMALIZE__WORKERS, else 2 on a machine with two or more cores, else 1."""
+    configured = os.environ.get("NORMALIZE__WORKERS")
+    if configured:
+        return max(1, int(configured))
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+@dataclass
+class _Part:
+    """What normalizing some page files produced."""
+
+    row_counts: dict[str, int] = field(default_factory=dict)
+    new_tables: set[str] = field(default_factory=set)
 
 
 class Normalizer:
@@ -34,13 +66,15 @@ class Normalizer:
         max_rows_per_file: int = 1_000_000,
         max_bytes_per_file: int = 128 * 1024 * 1024,
         text_policy: TextPolicy | None = None,
+        workers: int | None = None,
     ) -> None:
         self.storage = storage
-        self.choose_format = choose_format  # callable(Table) -> file format name
+        self.choose_format = choose_format  # callable(Schema, Table) -> file format name
         self.writer_options = writer_options or {}
         self.max_rows_per_file = max_rows_per_file
         self.max_bytes_per_file = max_bytes_per_file
         self.text_policy = text_policy
+        self.workers = workers if workers is not None else default_workers()
 
     def normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
         """Write the load package for `extracted`; returns it, the evolved schema and row counts."""
@@ -53,20 +87,86 @@ class Normalizer:
         remove_tree(work)
         package = LoadPackage(work)
         package.ensure_layout()
-        pool = WriterPool(
-            work / "new_jobs",
-            lambda table: writer_class(self.choose_format(schema, table)),
-            self.max_rows_per_file,
-            self.max_bytes_per_file,
-            self.writer_options,
+        files = sorted((extracted / "pages").iterdir())
+        sql_roots = {t.name for t in schema.tables.values() if t.file_format == "sql"}
+        data_files = [f for f in files if _root_of(f) not in sql_roots]
+        for path in files:
+            if _root_of(path) in sql_roots:
+                self._sql_job(path, work / "new_jobs", _root_of(path))
+        part = self._normalize_pages(data_files, schema, load_id, work)
+        arrow_dir = extracted / "arrow"
+        if arrow_dir.exists():
+            pool = self._pool(schema, work / "new_jobs")
+            pages = TablePageNormalizer(schema, load_id, self.text_policy)
+            arrow = ArrowNormalizer(schema, load_id, pages)
+            for path in sorted(arrow_dir.iterdir()):
+                arrow.normalize_file(path, pool)
+            pool.close()
+            _add(part, pool.row_counts, pages.new_tables)
+        schema.bump_version()
+        state = read_json(extracted / "package_state.json", {})
+        state["row_counts"] = part.row_counts
+        state["schema_version_hash"] = schema.version_hash
+        state["new_tables"] = sorted(part.new_tables)
+        state["replace_tables"] = sorted(
+            t for t in hints if t in schema.tables and schema.write_disposition(t) == "replace"
         )
+        package.save_state(state)
+        write_json(work / "schema.json", schema.to_dict())
+        target = self.storage.folder("load", "normalized") / load_id
+        os.replace(work, target)
+        crash_point("normalize.renamed")
+        remove_tree(extracted)
+        return LoadPackage(target), schema, part.row_counts
+
+    # -- pages ------------------------------------------------------------------------------------
+    def _normalize_pages(self, files: list[Path], schema: Schema, load_id: str, work: Path) -> _Part:
+        if self.workers < 2 or len(files) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+            return self._run_files(files, schema, load_id, work / "new_jobs")
+        mine, theirs = files[0::2], files[1::2]
+        folder = work / "worker"
+        folder.mkdir()
+        ctx = multiprocessing.get_context("fork")
+        receive, send = ctx.Pipe(duplex=False)
+        worker = ctx.Process(target=self._worker, args=(theirs, schema, load_id, folder, send), daemon=True)
+        worker.start()
+        send.close()
+        part = self._run_files(mine, schema, load_id, work / "new_jobs")
+        result = receive.recv() if receive.poll(None) else None
+        worker.join()
+        merged = (
+            result is not None and result[0] == "ok" and worker.exitcode == 0
+            and merge_schema(schema, Schema.from_dict(result[1], schema.naming.max_length))
+        )
+        if merged:
+            log.info("normalize: a second process normalized %d of %d page files", len(theirs), len(files))
+            for path in folder.iterdir():
+                os.replace(path, work / "new_jobs" / path.name)
+            _add(part, result[2], set(result[3]))
+        else:  # the worker failed or its schema disagrees: do its pages here, as one process would
+            log.info("normalize: the second process %s; its pages are normalized again here",
+                     "disagreed on column types" if result and result[0] == "ok" else "failed")
+            extra = self._run_files(theirs, schema, load_id, work / "new_jobs")
+            _add(part, extra.row_counts, extra.new_tables)
+        shutil.rmtree(folder, ignore_errors=True)
+        return part
+
+    def _worker(self, files: list[Path], schema: Schema, load_id: str, folder: Path, send: Any) -> None:
+        try:
+            part = self._run_files(files, schema, load_id, folder)
+            send.send(("ok", schema.to_dict(), part.row_counts, sorted(part.new_tables)))
+        except BaseException:
+            send.send(("error", traceback.format_exc()))
+        finally:
+            send.close()
+            os._exit(0)
+
+    def _run_files(self, files: list[Path], schema: Schema, load_id: str, folder: Path) -> _Part:
+        pool = self._pool(schema, folder)
         pages = TablePageNormalizer(schema, load_id, self.text_policy)
         flatteners: dict[str, RelationalNormalizer] = {}
-        for path in sorted((extracted / "pages").iterdir()):
-            root = path.name.split(".", 1)[0]
-            if schema.tables.get(root) is not None and schema.tables[root].file_format == "sql":
-                self._sql_job(path, work / "new_jobs", root)
-                continue
+        for path in files:
+            root = _root_of(path)
             flattener = flatteners.get(root)
             if flattener is None:
                 flattener = flatteners[root] = self._flattener(schema, root)
@@ -81,27 +181,17 @@ class Normalizer:
                         cols, kept = done
                         pool.write(schema.tables[table_name], cols, kept)
                 crash_point("normalize.page")
-        arrow_dir = extracted / "arrow"
-        if arrow_dir.exists():
-            arrow = ArrowNormalizer(schema, load_id, pages)
-            for path in sorted(arrow_dir.iterdir()):
-                arrow.normalize_file(path, pool)
         pool.close()
-        schema.bump_version()
-        state = read_json(extracted / "package_state.json", {})
-        state["row_counts"] = pool.row_counts
-        state["schema_version_hash"] = schema.version_hash
-        state["new_tables"] = sorted(pages.new_tables)
-        state["replace_tables"] = sorted(
-            t for t in hints if t in schema.tables and schema.write_disposition(t) == "replace"
+        return _Part(dict(pool.row_counts), set(pages.new_tables))
+
+    def _pool(self, schema: Schema, folder: Path) -> WriterPool:
+        return WriterPool(
+            folder,
+            lambda table: writer_class(self.choose_format(schema, table)),
+            self.max_rows_per_file,
+            self.max_bytes_per_file,
+            self.writer_options,
         )
-        package.save_state(state)
-        write_json(work / "schema.json", schema.to_dict())
-        target = self.storage.folder("load", "normalized") / load_id
-        os.replace(work, target)
-        crash_point("normalize.renamed")
-        remove_tree(extracted)
-        return LoadPackage(target), schema, pool.row_counts
 
     @staticmethod
     def _sql_job(pages: Path, folder: Path, table: str) -> None:
@@ -124,3 +214,13 @@ class Normalizer:
         with_root_id = table is not None and table.write_disposition == "merge"
         content_ids = with_root_id and table.merge_strategy == "scd2"
         return RelationalNormalizer(schema.naming, root, max_nesting, json_columns, with_root_id, content_ids)
+
+
+def _root_of(path: Path) -> str:
+    return path.name.split(".", 1)[0]
+
+
+def _add(part: _Part, row_counts: dict[str, int], new_tables: set[str]) -> None:
+    for table, n in row_counts.items():
+        part.row_counts[table] = part.row_counts.get(table, 0) + n
+    part.new_tables |= new_tables

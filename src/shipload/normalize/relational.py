@@ -99,11 +99,18 @@ class RelationalNormalizer:
         if names is None:
             names = self._by_prefix[prefix] = {}
         present = items if dense else [d for d in items if d is not None]
-        for key in dict.fromkeys(chain.from_iterable(present)):
+        uniform = _transpose(items) if dense else None
+        keys = uniform.keys() if uniform is not None else dict.fromkeys(chain.from_iterable(present))
+        for key in keys:
             name = names.get(key)
             if name is None:
                 name = names[key] = self._col(prefix, key)
-            values = [d.get(key) for d in items] if dense else [None if d is None else d.get(key) for d in items]
+            if uniform is not None:
+                values = uniform[key]
+            elif dense:
+                values = [d.get(key) for d in items]
+            else:
+                values = [None if d is None else d.get(key) for d in items]
             kinds = set(map(type, values))
             if (dict not in kinds and list not in kinds and tuple not in kinds) or not nest or name in json_cols:
                 cols[name] = values
@@ -116,7 +123,8 @@ class RelationalNormalizer:
                 lists.append((name, [v if type(v) is list or type(v) is tuple else None for v in values]))
 
     def _children(
-        self, table: str, lists: list[tuple[str, list[Any]]], ids: list[str], root_ids: list[str], depth: int,
+        self,
+        table: str, lists: list[tuple[str, list[Any]]], ids: list[str], root_ids: list[str], depth: int,
         out: Tables,
     ) -> None:
         nest = depth < self.max_nesting
@@ -168,3 +176,20 @@ class RelationalNormalizer:
                 out[child] = (cols, m)
             if grand:
                 self._children(child, grand, cids, roots if with_root else cids, depth + 1, out)
+
+
+def _transpose(items: list[dict[str, Any]]) -> dict[Any, list[Any]] | None:
+    """Columns of dicts that all have the same keys in the same order (the usual case for records
+    made by one piece of code): one C-level transpose instead of a lookup per key and item."""
+    first = items[0] if items else None
+    if first is None:
+        return None
+    keys = list(first)
+    width = len(keys)
+    for d in items:
+        if len(d) != width:
+            return None
+    if any(list(d) != keys for d in items):
+        return None
+    columns = zip(*[d.values() for d in items], strict=True)
+    return {key: list(col) for key, col in zip(keys, columns, strict=True)}

@@ -1,0 +1,65 @@
+"""Two-process normalize gives what one process gives: rows, types, variants, errors."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import shipload
+from conftest import duck_columns, duck_rows
+from shipload.extract import extractor
+
+N = 4 * extractor.PAGE_SIZE * 3  # several page files
+
+
+@pytest.fixture(autouse=True)
+def small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(extractor, "PAGES_PER_FILE", 3)
+    monkeypatch.setenv("NORMALIZE__WORKERS", "2")
+
+
+def _run(data: list[dict], name: str) -> shipload.Pipeline:
+    p = shipload.pipeline(name, destination="duckdb")
+    p.extract(data, table_name="t")
+    assert len(list((p.storage.extracted_packages()[0] / "pages").iterdir())) >= 4
+    p.normalize()
+    p.load()
+    return p
+
+
+def test_parallel_result_has_every_row_child_and_column(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "shipload.normalize")
+    data = [{"id": i, "v": f"x{i}", "kids": [{"k": j} for j in range(i % 4)], **({"late": 1.5} if i > N - 100 else {})}
+            for i in range(N)]
+    p = _run(data, "par")
+    ds = p.dataset_name
+    assert duck_rows(p, f"SELECT count(*), count(DISTINCT id), sum(id) FROM {ds}.t")[0] == (N, N, sum(range(N)))
+    assert duck_rows(p, f"SELECT count(*) FROM {ds}.t__kids")[0][0] == sum(i % 4 for i in range(N))
+    assert duck_rows(p, f"SELECT count(late) FROM {ds}.t")[0][0] == 99  # a column only the worker's pages had
+    orphans = duck_rows(p, f"SELECT count(*) FROM {ds}.t__kids k LEFT JOIN {ds}.t p ON k._sl_parent_id = p._sl_id "
+                           "WHERE p._sl_id IS NULL")
+    assert orphans == [(0,)]
+    assert "a second process normalized" in caplog.text
+
+
+def test_disagreeing_types_fall_back_to_one_process(caplog: pytest.LogCaptureFixture) -> None:
+    # "odd" is text in the first page file and a number after: one process types it text from the
+    # first value and coerces the numbers; the worker (starting at the second file) would say bigint
+    caplog.set_level(logging.INFO, "shipload.normalize")
+    first_file = 3 * extractor.PAGE_SIZE
+    data = [{"id": i, "odd": f"s{i}" if i < first_file else i} for i in range(N)]
+    p = _run(data, "conflict")
+    cols = duck_columns(p, "t")
+    assert cols["odd"] == "VARCHAR" and not any(c.startswith("odd__v_") for c in cols)
+    ds = p.dataset_name
+    assert duck_rows(p, f"SELECT count(odd), max(CASE WHEN id = {N - 1} THEN odd END) FROM {ds}.t")[0] == (N, str(N - 1))
+    assert "disagreed on column types" in caplog.text
+
+
+def test_bad_data_in_the_workers_pages_fails_like_one_process() -> None:
+    data = [{"id": i, "v": object() if i == N - 5 else i} for i in range(N)]
+    p = shipload.pipeline("bad", destination="duckdb")
+    with pytest.raises((shipload.PipelineStepFailed, Exception)) as err:
+        p.run(data, table_name="t")
+    assert "'v'" in str(err.value)
