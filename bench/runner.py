@@ -102,7 +102,9 @@ def run_reference(scenario: str, pages: list[list[dict]], workdir: Path) -> dict
         roots, children = flatten(pages)
         for name, rows in (("games", roots), ("clocks", children)):
             with open(workdir / f"{name}.jsonl", "wb") as out:
-                out.write(b"\n".join(orjson.dumps(r, default=str) for r in rows))
+                dumps = orjson.dumps
+                for k in range(0, len(rows), 10_000):
+                    out.write(b"\n".join([dumps(r, default=str) for r in rows[k : k + 10_000]]) + b"\n")
         return {"rows": len(roots) + len(children)}
     if scenario == "duckdb":
         import duckdb
@@ -137,7 +139,6 @@ def _literal(v: Any, backslash: bool) -> str:
 
 
 def _reference_sql(scenario: str, pages: list[list[dict]]) -> dict[str, Any]:
-    import csv
     import io
 
     import psycopg2
@@ -155,12 +156,15 @@ def _reference_sql(scenario: str, pages: list[list[dict]]) -> dict[str, Any]:
         types = {c: _sql_type(next((r.get(c) for r in rows if r.get(c) is not None), None)) for c in cols}
         cur.execute(f"CREATE TABLE {name} (" + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
         if scenario == "postgres_copy":
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            for r in rows:
-                writer.writerow(["" if r.get(c) is None else r.get(c) for c in cols])
-            buf.seek(0)
-            cur.copy_expert(f"COPY {name} FROM STDIN WITH (FORMAT csv)", buf)
+            fmt = [_csv_formatter(types[c]) for c in cols]
+            for k in range(0, len(rows), 50_000):
+                buf = io.StringIO()
+                buf.write("\n".join(
+                    ",".join("" if (v := r.get(c)) is None else f(v) for c, f in zip(cols, fmt, strict=True))
+                    for r in rows[k : k + 50_000]
+                ))
+                buf.seek(0)
+                cur.copy_expert(f"COPY {name} FROM STDIN WITH (FORMAT csv)", buf)
         else:
             backslash = scenario == "redshift_insert"
             conn.autocommit = False
@@ -180,6 +184,16 @@ def _reference_sql(scenario: str, pages: list[list[dict]]) -> dict[str, Any]:
             conn.autocommit = True
     conn.close()
     return {"rows": len(roots) + len(children)}
+
+
+def _csv_formatter(sql_type: str) -> Any:
+    if sql_type.startswith("varchar"):
+        return lambda v: '"' + v.replace('"', '""') + '"'
+    if sql_type == "boolean":
+        return lambda v: "t" if v else "f"
+    if sql_type == "timestamptz":
+        return lambda v: v.isoformat()
+    return str
 
 
 def _all_keys(rows: list[dict]) -> list[str]:
@@ -224,8 +238,13 @@ def main() -> None:
     extra = run(args.scenario, pages, args.workdir)
     elapsed = time.perf_counter() - started
     peak = rss_kb("VmHWM")
+    # a forked normalize worker starts with the parent's pages mapped: count what it added above that
+    import resource
+
+    worker = max(0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss - baseline)
     print(json.dumps({"tool": args.tool, "scenario": args.scenario, "kind": args.kind, "seconds": elapsed,
-                      "peak_rss_mb": round((peak - baseline) / 1024, 1), **extra}))
+                      "peak_rss_mb": round((peak - baseline + worker) / 1024, 1),
+                      "worker_rss_mb": round(worker / 1024, 1), **extra}))
 
 
 if __name__ == "__main__":

@@ -458,8 +458,22 @@ _LONG_NAME = re.compile(r'"[^"]{64,}"|\b\w{64,}\b')
 
 
 def _needs_rewrite(sql: str) -> bool:
+    """Does any rewrite word occur as a whole word (e.g. not 'len' inside a random row id)?"""
     low = sql.lower()
-    return any(word in low for word in _REWRITE_WORDS)
+    for word in _REWRITE_WORDS:
+        start = low.find(word)
+        while start >= 0:
+            end = start + len(word)
+            before = low[start - 1] if start else " "
+            after = low[end] if end < len(low) else " "
+            if word == ";" or not (_is_word_char(before) or _is_word_char(after)):
+                return True
+            start = low.find(word, start + 1)
+    return False
+
+
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c in "_$"
 
 
 def rewrite_sql(sql: str) -> list[Statement]:
