@@ -23,6 +23,7 @@ from shipload.schema.hints import column_hints_as_dicts
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.types import py_type_to_data_type
 from shipload.utils.files import fsync_dir, write_json
+from shipload.utils.gcpause import paused_gc
 from shipload.utils.ids import new_file_id, new_load_id
 from shipload.utils.typed import to_tagged
 
@@ -119,6 +120,18 @@ class Extractor:
         self.naming = naming
 
     def extract(
+        self,
+        resources: list[Resource],
+        schema_name: str,
+        state: dict[str, Any],
+        source_hints: dict[str, Any],
+        pipeline_state: dict[str, Any] | None = None,
+    ) -> tuple[str, dict[str, int]]:
+        """Write one extracted package (see `_extract`), with the cyclic GC paused."""
+        with paused_gc():
+            return self._extract(resources, schema_name, state, source_hints, pipeline_state)
+
+    def _extract(
         self,
         resources: list[Resource],
         schema_name: str,

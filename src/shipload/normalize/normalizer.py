@@ -29,6 +29,7 @@ from shipload.schema.hints import apply_hints
 from shipload.schema.schema import Schema
 from shipload.utils.faults import crash_point
 from shipload.utils.files import read_json, remove_tree, write_json
+from shipload.utils.gcpause import paused_gc
 from shipload.utils.ids import new_file_id
 from shipload.writers.base import WriterPool
 from shipload.writers.registry import writer_class
@@ -78,6 +79,10 @@ class Normalizer:
 
     def normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
         """Write the load package for `extracted`; returns it, the evolved schema and row counts."""
+        with paused_gc():
+            return self._normalize(extracted, live_schema)
+
+    def _normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
         load_id = extracted.name
         schema = live_schema.clone()
         hints = read_json(extracted / "hints.json", {})

@@ -26,7 +26,6 @@ from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
 from shipload.utils.faults import crash_point
 from shipload.utils.files import atomic_write, read_json, remove_tree, write_json
-from shipload.utils.gcpause import paused_gc
 from shipload.utils.typed import from_tagged, to_tagged
 
 log = logging.getLogger("shipload.pipeline")
@@ -189,8 +188,7 @@ class Pipeline:
         source_state = state.setdefault("sources", {}).setdefault(schema_name, {})
         extractor = Extractor(self.storage, self.schema(schema_name).naming)
         try:
-            with paused_gc():
-                load_id, _ = extractor.extract(resources, schema_name, source_state, source_hints, state)
+            load_id, _ = extractor.extract(resources, schema_name, source_state, source_hints, state)
         except Exception as exc:
             remove_tree(self.working_dir / "extract" / "new")
             raise PipelineStepFailed("extract", None, exc) from exc
@@ -227,8 +225,7 @@ class Pipeline:
             pkg_state = read_json(extracted / "package_state.json", {})
             live = self.schema(pkg_state.get("schema_name"))
             try:
-                with paused_gc():
-                    package, schema, _ = normalizer.normalize(extracted, live)
+                package, schema, _ = normalizer.normalize(extracted, live)
             except Exception as exc:
                 remove_tree(self.working_dir / "normalize" / "new")
                 if isinstance(exc, TerminalError):
