@@ -62,7 +62,7 @@ class StatementLog:
 
     def append(self, sql: str) -> None:
         self.texts.append(sql if len(sql) <= self.CUT else sql[: self.CUT] + " /* cut */")
-        self.sizes.append(len(sql.encode("utf-8")))
+        self.sizes.append(len(sql) if sql.isascii() else len(sql.encode("utf-8")))  # no 16 MB copy when ASCII
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.texts)
