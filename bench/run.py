@@ -55,8 +55,10 @@ class Services:
         from shipload.local.postgres import PostgresServer
 
         self.pg = PostgresServer(work / "pg", "bench-pw")
+        self.pg.stop(remove=True)  # a server left by an interrupted sitting
         self.pg.start()
         self.endpoint = LocalEndpoint(work / "rs")
+        self.endpoint.down(remove_data=True)
         self.rs = self.endpoint.up()
         self.counter = 0
 
@@ -186,9 +188,11 @@ def main() -> None:
     args = ap.parse_args()
     dlt_python = ensure_dlt()
     work = BENCH / ".work"
-    subprocess.run(["rm", "-rf", str(work)])
-    work.mkdir(parents=True)
+    work.mkdir(parents=True, exist_ok=True)
     services = Services(work)
+    for leftover in work.iterdir():
+        if leftover.name not in ("pg", "rs"):
+            subprocess.run(["rm", "-rf", str(leftover)])
     results: list[dict[str, Any]] = []
     started = time.time()
     chosen = {k: v for k, v in SCENARIOS.items() if not args.only or k in args.only.split(",")}
