@@ -63,3 +63,18 @@ def test_bad_data_in_the_workers_pages_fails_like_one_process() -> None:
     with pytest.raises((shipload.PipelineStepFailed, Exception)) as err:
         p.run(data, table_name="t")
     assert "'v'" in str(err.value)
+
+
+def test_a_killed_worker_is_replaced_by_the_main_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    from shipload.normalize import normalizer
+
+    def die(*args: object) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(normalizer.Normalizer, "_worker", die)
+    data = [{"id": i, "v": i} for i in range(N)]
+    p = _run(data, "killed")
+    assert duck_rows(p, f"SELECT count(*), count(DISTINCT id) FROM {p.dataset_name}.t")[0] == (N, N)

@@ -137,7 +137,10 @@ class Normalizer:
         worker.start()
         send.close()
         part = self._run_files(mine, schema, load_id, work / "new_jobs")
-        result = receive.recv() if receive.poll(None) else None
+        try:
+            result = receive.recv()
+        except EOFError:  # the worker died without a word (killed): redo its pages here
+            result = None
         worker.join()
         merged = (
             result is not None and result[0] == "ok" and worker.exitcode == 0

@@ -48,6 +48,8 @@ class DuckDbTransport(SqlTransport):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         self.conn = duckdb.connect(self.database)
         self.conn.execute("SET TimeZone = 'UTC'")
+        # large INSERT ... SELECT from parquet: without this DuckDB holds whole files in memory
+        self.conn.execute("SET preserve_insertion_order = false")
 
     def close(self) -> None:
         if self.conn is not None:
