@@ -19,6 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
 
+#: end-to-end scenarios: (destination, loader file format)
+LOAD_SCENARIOS = {
+    "postgres_insert": ("postgres", "insert_values"), "postgres_copy": ("postgres", "csv"),
+    "duckdb": ("duckdb", None), "redshift_insert": ("redshift", "insert_values"),
+}
+
 
 def rss_kb(field: str) -> int:
     with open("/proc/self/status") as fh:
@@ -46,10 +52,7 @@ def run_shipload(scenario: str, pages: list[list[dict]], workdir: Path) -> dict[
             for extracted in p.storage.extracted_packages():
                 normalizer.normalize(extracted, p.schema())
         return {}
-    destination, fmt = {
-        "postgres_insert": ("postgres", "insert_values"), "postgres_copy": ("postgres", "csv"),
-        "duckdb": ("duckdb", None), "redshift_insert": ("redshift", "insert_values"),
-    }[scenario]
+    destination, fmt = LOAD_SCENARIOS[scenario]
     if destination == "duckdb":
         os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = str(workdir / "bench.duckdb")
     p = shipload.pipeline("bench", destination=destination, dataset_name="bench")
@@ -70,10 +73,7 @@ def run_dlt(scenario: str, pages: list[list[dict]], workdir: Path) -> dict[str, 
         p.extract(res, loader_file_format=scenario)
         p.normalize()
         return {}
-    destination, fmt = {
-        "postgres_insert": ("postgres", "insert_values"), "postgres_copy": ("postgres", "csv"),
-        "duckdb": ("duckdb", None), "redshift_insert": ("redshift", "insert_values"),
-    }[scenario]
+    destination, fmt = LOAD_SCENARIOS[scenario]
     if destination == "duckdb":
         os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = str(workdir / "dlt.duckdb")
     p = dlt.pipeline("bench", destination=destination, dataset_name="bench", pipelines_dir=pipelines_dir)

@@ -119,19 +119,8 @@ class Extractor:
         self.storage = storage
         self.naming = naming
 
+    @paused_gc()
     def extract(
-        self,
-        resources: list[Resource],
-        schema_name: str,
-        state: dict[str, Any],
-        source_hints: dict[str, Any],
-        pipeline_state: dict[str, Any] | None = None,
-    ) -> tuple[str, dict[str, int]]:
-        """Write one extracted package (see `_extract`), with the cyclic GC paused."""
-        with paused_gc():
-            return self._extract(resources, schema_name, state, source_hints, pipeline_state)
-
-    def _extract(
         self,
         resources: list[Resource],
         schema_name: str,

@@ -77,12 +77,9 @@ class Normalizer:
         self.text_policy = text_policy
         self.workers = workers if workers is not None else default_workers()
 
+    @paused_gc()
     def normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
         """Write the load package for `extracted`; returns it, the evolved schema and row counts."""
-        with paused_gc():
-            return self._normalize(extracted, live_schema)
-
-    def _normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
         load_id = extracted.name
         schema = live_schema.clone()
         hints = read_json(extracted / "hints.json", {})

@@ -148,14 +148,7 @@ class RedshiftClient(SqlJobClient):
         return out
 
     def varchar_sizes(self, tables: list[str]) -> dict[str, dict[str, int]]:
-        if not tables:
-            return {}
-        names = ", ".join(self.lit(self._fold(t)) for t in tables)
-        rows = self.execute(
-            "SELECT table_name, column_name, character_maximum_length FROM information_schema.columns "
-            f"WHERE table_schema = {self.lit(self._fold(self.dataset_name))} AND table_name IN ({names}) "
-            "AND character_maximum_length IS NOT NULL"
-        )
+        rows = self.column_rows(tables, "character_maximum_length", " AND character_maximum_length IS NOT NULL")
         out: dict[str, dict[str, int]] = {}
         for table, column, size in rows:
             out.setdefault(table, {})[column] = int(size)

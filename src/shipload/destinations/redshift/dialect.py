@@ -67,8 +67,6 @@ class RedshiftDialect(PostgresDialect):
             raise SchemaError(f"column {col.name!r}: an integer of {col.precision} bits does not fit Redshift's bigint")
         if col.data_type == "binary" and col.precision:
             return f"varbyte({col.precision})"
-        if col.data_type == "timestamp" and col.timezone is False:
-            return cls.naive_timestamp_type
         return super().column_type(col)
 
     @classmethod

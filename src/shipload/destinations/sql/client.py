@@ -149,15 +149,20 @@ class SqlJobClient(JobClient):
             if name not in existing:
                 self.execute(self.create_table_sql(Table(name=name, columns={c.name: c for c in columns})))
 
+    def column_rows(self, tables: list[str], fields: str, condition: str = "") -> list[tuple[Any, ...]]:
+        """(table, column, *fields) rows from information_schema.columns for `tables` of the dataset."""
+        if not tables:
+            return []
+        names = ", ".join(self.lit(self._fold(t)) for t in tables)
+        return self.execute(
+            f"SELECT table_name, column_name, {fields} FROM information_schema.columns WHERE table_schema = "
+            f"{self.lit(self._fold(self.dataset_name))} AND table_name IN ({names}){condition} "
+            "ORDER BY table_name, ordinal_position"
+        )
+
     def reflect(self, tables: list[str]) -> dict[str, dict[str, str]]:
         """Existing columns per table: {table: {column: data type}}; missing tables are absent."""
-        if not tables:
-            return {}
-        names = ", ".join(self.lit(self._fold(t)) for t in tables)
-        rows = self.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = "
-            f"{self.lit(self._fold(self.dataset_name))} AND table_name IN ({names}) ORDER BY table_name, ordinal_position"
-        )
+        rows = self.column_rows(tables, "data_type")
         out: dict[str, dict[str, str]] = {}
         for table, column, data_type in rows:
             out.setdefault(table, {})[column] = self.dialect.data_type_of(data_type)
