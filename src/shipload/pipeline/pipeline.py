@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from shipload.destinations.registry import Destination, as_destination
+from shipload.destinations.registry import Destination, as_destination, as_staging
 from shipload.exceptions import PipelineError, PipelineStepFailed, TerminalError
 from shipload.extract.extractor import Extractor
 from shipload.extract.resource import Resource, Source, _is_arrow, resource
@@ -63,12 +63,8 @@ class Pipeline:
         self.destination: Destination = as_destination(destination)
         if credentials is not None:
             self.destination.credentials = credentials
-        if staging is not None:
-            raise PipelineError(
-                f"staging={staging!r}: S3 staging with COPY is not available in this version yet; "
-                "leave staging out to load with insert_values"
-            )
-        self.staging = staging
+        self.staging: Destination | None = as_staging(self.destination, staging) if staging is not None else None
+        self.destination.staging = self.staging
         suffix = time.strftime("_%Y%m%d%H%M%S") if dev_mode else ""
         self.dataset_name = dataset_name or self._state.get("dataset_name") or f"{pipeline_name}_dataset{suffix}"
         if dev_mode and dataset_name:
@@ -197,18 +193,24 @@ class Pipeline:
 
     def _choose_format(self, loader_file_format: str | None) -> Any:
         caps = self.destination.capabilities
+        supported = caps.supported_loader_file_formats
+        preferred = caps.preferred_loader_file_format
+        if self.staging is not None:  # staged formats first: they are what staging is for
+            supported = tuple(dict.fromkeys(caps.supported_staging_file_formats + supported))
+            preferred = caps.preferred_staging_file_format or preferred
 
         def choose(schema: Schema, table: Any) -> str:
-            wanted = loader_file_format or schema.root_table(table.name).file_format or caps.preferred_loader_file_format
+            wanted = loader_file_format or schema.root_table(table.name).file_format or preferred
             if wanted == "sql" and loader_file_format == "sql":
                 raise TerminalError(
                     f"table {table.name!r}: 'sql' is the format of SQL job files, not of data; "
-                    f"use one of {[f for f in caps.supported_loader_file_formats if f != 'sql']}"
+                    f"use one of {[f for f in supported if f != 'sql']}"
                 )
-            if wanted not in caps.supported_loader_file_formats:
+            if wanted not in supported:
+                staged = " with staging" if self.staging is not None else ""
                 raise TerminalError(
-                    f"table {table.name!r}: file format {wanted!r} is not supported by {self.destination.name}; "
-                    f"use one of {caps.supported_loader_file_formats}"
+                    f"table {table.name!r}: file format {wanted!r} is not supported by {self.destination.name}{staged}; "
+                    f"use one of {list(supported)}"
                 )
             return wanted
 
@@ -217,9 +219,15 @@ class Pipeline:
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
         dialect = self.destination.capabilities.sql_dialect
-        options = {"dialect": dialect}
+        options: dict[str, Any] = {"dialect": dialect}
+        package_hook = None
+        if self.staging is not None:
+            from shipload.destinations.redshift.staged_files import stage_package
+
+            options["parquet_json_logical_type"] = True
+            package_hook = stage_package
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
-                                text_policy=self._text_policy(dialect))
+                                text_policy=self._text_policy(dialect), package_hook=package_hook)
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -299,6 +307,7 @@ class Pipeline:
         target = self.storage.folder("load", "loaded") / package.load_id
         os.replace(package.path, target)
         remove_tree(target / "completed_jobs")
+        remove_tree(target / "staged_files")
 
     def _recover(self) -> None:
         self.storage.clean_incomplete()
