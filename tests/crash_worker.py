@@ -1,6 +1,6 @@
 """Run by the crash tests in a subprocess: one pipeline run over fixed data.
 
-argv: N destination scenario [version]
+argv: N destination scenario [version [staged format]]
   append: an incremental append of ids 0..N-1 (a rerun extracts only what is not yet loaded)
   merge:  version 1 loads ids [0, N/2), version 2 ids [N/4, N) with changed values (delete-insert)
   scd2:   the same two versions as full snapshots into an scd2 table
@@ -21,6 +21,7 @@ N = int(sys.argv[1])
 DESTINATION = sys.argv[2]
 SCENARIO = sys.argv[3]
 VERSION = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+STAGED = sys.argv[5] if len(sys.argv) > 5 else None  # parquet | jsonl: through S3 staging and COPY
 
 DISPOSITIONS = {
     "append": "append",
@@ -50,9 +51,10 @@ def versioned(version: int):
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
-    p = shipload.pipeline(f"crashy_{SCENARIO}", destination=DESTINATION)
+    p = shipload.pipeline(f"crashy_{SCENARIO}", destination=DESTINATION, staging="filesystem" if STAGED else None)
     if SCENARIO == "append":
-        p.run(games())
+        p.run(games(), loader_file_format=STAGED)
     else:
         primary_key = "id" if SCENARIO == "merge" else None
-        p.run(versioned(VERSION), table_name="games", write_disposition=DISPOSITIONS[SCENARIO], primary_key=primary_key)
+        p.run(versioned(VERSION), table_name="games", write_disposition=DISPOSITIONS[SCENARIO], primary_key=primary_key,
+              loader_file_format=STAGED)

@@ -20,9 +20,19 @@ POINTS = {
     "load.state_inserted": "the pipeline state row was inserted (commit transaction open)",
     "load.package_committed": "package commit transaction committed, local state not yet written",
     "pipeline.state_saved": "local state.json written, package not yet moved to load/loaded",
+    "staging.file_uploaded": "a staged file of a copy job was uploaded (others not yet)",
+    "staging.uploaded": "a copy job's files and manifest uploaded, COPY not yet run",
+    "staging.copied": "COPY ran (its transaction open), the job marker not yet written",
+    "staging.cleaned": "a table's staged files deleted after the package commit (others not yet)",
 }
 
 _counts: dict[str, int] = {}
+
+
+def crash_armed(name: str) -> bool:
+    """True when SHIPLOAD_CRASH_AT names this point (code may then take a slower, step-by-step path)."""
+    spec = os.environ.get("SHIPLOAD_CRASH_AT")
+    return bool(spec) and spec.partition(":")[0] == name
 
 
 def crash_point(name: str) -> None:
