@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 
@@ -40,14 +40,23 @@ class SqlTransport(ABC):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        self.begin()
+        self._translated(self.begin)
         try:
             yield
         except BaseException:
             with contextlib.suppress(Exception):
                 self.rollback()
             raise
-        self.commit()
+        self._translated(self.commit)  # a connection lost at COMMIT is transient, as anywhere else
+
+    def _translated(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception as exc:
+            translated = self.translate_error(exc)
+            if translated is exc:
+                raise
+            raise translated from None
 
     def execute_many(self, statements: Sequence[str]) -> None:
         for sql in statements:
