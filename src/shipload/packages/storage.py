@@ -19,6 +19,8 @@ from typing import Any
 from shipload.utils.files import read_json, remove_tree, write_json
 
 JOB_STATES = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
+#: the message of a failed job sits beside it in failed_jobs/ as `<job file name>.exception`
+FAILURE_SUFFIX = ".exception"
 
 
 @dataclass(frozen=True, order=True)
@@ -62,7 +64,8 @@ class LoadPackage:
         folder = self.path / state
         if not folder.exists():
             return []
-        return sorted(JobFileName.parse(p) for p in os.listdir(folder) if not p.startswith("."))
+        return sorted(JobFileName.parse(p) for p in os.listdir(folder)
+                      if not p.startswith(".") and not p.endswith(FAILURE_SUFFIX))
 
     def job_path(self, state: str, job: JobFileName) -> Path:
         return self.path / state / job.name
@@ -73,10 +76,10 @@ class LoadPackage:
         return target
 
     def write_failure(self, job: JobFileName, message: str) -> None:
-        (self.path / "failed_jobs" / f"{job.name}.exception").write_text(message, encoding="utf-8")
+        (self.path / "failed_jobs" / f"{job.name}{FAILURE_SUFFIX}").write_text(message, encoding="utf-8")
 
     def failure_message(self, job: JobFileName) -> str:
-        p = self.path / "failed_jobs" / f"{job.name}.exception"
+        p = self.path / "failed_jobs" / f"{job.name}{FAILURE_SUFFIX}"
         return p.read_text(encoding="utf-8") if p.exists() else ""
 
     @property
