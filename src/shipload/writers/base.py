@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import Column, Table
 from shipload.utils.ids import new_file_id
+from shipload.writers.unencodable import unencodable_error
 
 Columns = dict[str, list[Any]]
 
@@ -77,7 +78,10 @@ class WriterPool:
     def write(self, table: Table, columns: Columns, n: int) -> None:
         if n:
             writer = self._writer(table)
-            writer.write(columns, n)
+            try:
+                writer.write(columns, n)
+            except (UnicodeEncodeError, TypeError) as exc:  # orjson's encode error is a TypeError
+                raise unencodable_error(table.name, columns) or exc from None
             self._written(table, writer, n)
 
     def write_arrow(self, table: Table, data: Any) -> bool:
