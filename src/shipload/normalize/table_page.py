@@ -77,6 +77,7 @@ class TablePageNormalizer:
         is_new_table = table_name in self.new_tables
         columns: Columns = {}
         drop_rows: set[int] = set()
+        label = self._row_label(table, raw, root_ids)
         for key, values in raw.items():
             col = table.columns.get(key)
             if col is None or col.data_type is None:
@@ -87,10 +88,10 @@ class TablePageNormalizer:
                     continue
             values, misfits = coerce_column(values, col)
             if self.text_policy is not None and col.data_type == "text":
-                values = self.text_policy.apply(table_name, col, values, self._row_label(table, raw, root_ids))
+                values = self.text_policy.apply(table_name, col, values, label)
             columns[key] = values
             if misfits:
-                self._variants(table, col, misfits, columns, n, contract, drop_rows)
+                self._variants(table, col, misfits, columns, n, contract, drop_rows, label)
         if root_ids is not None:
             columns[LOAD_ID_COL] = [self.load_id] * n
             columns[ROW_ID_COL] = root_ids
@@ -188,7 +189,7 @@ class TablePageNormalizer:
 
     def _variants(
         self, table: Table, col: Column, misfits: dict[int, Any], columns: Columns, n: int,
-        contract: dict[str, str], drop_rows: set[int],
+        contract: dict[str, str], drop_rows: set[int], label: Any,
     ) -> None:
         mode = contract["data_type"]
         if mode == "freeze":
@@ -200,6 +201,7 @@ class TablePageNormalizer:
             return
         if mode == "discard_value":
             return
+        touched: list[Column] = []
         for i, v in misfits.items():
             if py_type_to_data_type(type(v)) is None:
                 raise TerminalError(
@@ -214,7 +216,12 @@ class TablePageNormalizer:
             target = columns.get(vname)
             if target is None:
                 target = columns[vname] = [None] * n
+                touched.append(vcol)
             target[i] = stored
+        if self.text_policy is not None:  # variant text is sized and checked like any text column
+            for vcol in touched:
+                if vcol.data_type == "text":
+                    columns[vcol.name] = self.text_policy.apply(table.name, vcol, columns[vcol.name], label)
 
 
 def _system_column(name: str) -> Column:
