@@ -8,6 +8,7 @@ from typing import Any
 from shipload.exceptions import DataValidationError, TerminalError
 from shipload.normalize.coerce import coerce_column, variant_of
 from shipload.normalize.text_size import TextPolicy
+from shipload.schema.detections import detect, detections_of
 from shipload.schema.schema import (
     LIST_IDX_COL,
     LOAD_ID_COL,
@@ -41,6 +42,7 @@ class TablePageNormalizer:
         self.text_policy = text_policy
         self.new_tables: set[str] = set()
         self._had_tables = any(t.complete_columns() for t in schema.data_tables())
+        self.detections = detections_of(schema.settings)
 
     def contract(self, table: Table) -> dict[str, str]:
         root = self.schema.root_table(table.name) if table.name in self.schema.tables else table
@@ -173,7 +175,8 @@ class TablePageNormalizer:
             return None
         if mode == "discard_value":
             return None
-        data_type = py_type_to_data_type(type(first))
+        detected = detect(self.detections, first) if self.detections else None
+        data_type = detected[0] if detected is not None else py_type_to_data_type(type(first))
         if data_type is None:
             raise TerminalError(
                 f"table {table.name!r}, column {name!r}: cannot store value {first!r:.100} of type "
@@ -181,7 +184,10 @@ class TablePageNormalizer:
             )
         col = hinted or Column(name=name)
         col.data_type = data_type
-        if data_type == "timestamp":
+        if detected is not None:
+            if col.timezone is None and detected[1] is False:
+                col.timezone = False  # an ISO string without offset: a column without time zone
+        elif data_type == "timestamp":
             if col.timezone is None and first.tzinfo is None:
                 col.timezone = False  # naive values: a column without time zone (None means with)
         table.columns[name] = col
