@@ -84,11 +84,11 @@ def apply_hints(schema: Schema, table_name: str, hints: dict[str, Any], resource
     if hints.get("table_description") is not None:
         table.description = hints["table_description"]
     for spec in column_hints_as_dicts(hints.get("columns")):
-        _apply_column_hint(table, naming.normalize_identifier(spec.pop("name")), spec)
+        _apply_column_hint(table, naming.normalize_reference(spec.pop("name")), spec)
     for hint in ("primary_key", "merge_key"):
         names = _as_list(hints.get(hint))
         if names:
-            normalized = [naming.normalize_identifier(n) for n in names]
+            normalized = [naming.normalize_reference(n) for n in names]
             for col in table.columns.values():
                 setattr(col, hint, col.name in normalized)
             for name in normalized:
