@@ -76,3 +76,40 @@ def test_docs_example_loads_nested_data_as_the_insert_path_does(staged: Any, fil
     assert ("FORMAT AS PARQUET" if file_format == "parquet" else "FORMAT AS JSON 'auto'") in sent[0]
     assert staged.secret_access_key not in "\n".join(statements(staged))
     assert bucket_keys(staged, staged.prefix + "/") == []  # staged files are deleted after the commit
+
+
+def test_many_files_still_load_with_one_copy_per_table(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORMALIZE__FILE_MAX_ROWS", "100")
+    monkeypatch.setenv("DESTINATION__REDSHIFT__KEEP_STAGED_FILES", "true")
+    p = shipload.pipeline("many", destination="redshift", staging="filesystem", dataset_name="many")
+    p.run([{"id": i, "tags": [{"t": i}]} for i in range(1000)], table_name="items")
+    assert table_rows(p, "items", "count(*), count(DISTINCT id)") == [(1000, 1000)]
+    assert table_rows(p, "items__tags", "count(*)") == [(1000,)]
+    sent = copies(staged)
+    assert len(sent) == 2 and all("MANIFEST" in c and "COMPUPDATE OFF" in c and "STATUPDATE OFF" in c for c in sent)
+    keys = bucket_keys(staged, f"{staged.prefix}/many/items/")
+    files = [k for k in keys if k.endswith(".parquet")]
+    assert len(files) == 10  # kept: keep_staged_files
+    manifest, = (k for k in keys if k.endswith(".manifest"))
+    body = json.loads(s3(staged).get_object(Bucket=staged.bucket, Key=manifest)["Body"].read())
+    sizes = {o["Key"]: o["Size"] for o in s3(staged).list_objects_v2(Bucket=staged.bucket, Prefix=f"{staged.prefix}/many/items/")["Contents"]}
+    assert sorted(e["url"] for e in body["entries"]) == sorted(f"s3://{staged.bucket}/{k}" for k in files)
+    for e in body["entries"]:
+        assert e["mandatory"] is True and e["meta"]["content_length"] == sizes[e["url"].split("/", 3)[3]]
+
+
+def test_jsonl_files_are_resplit_into_a_multiple_of_the_slice_count(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipload.destinations.redshift import staged_files
+
+    monkeypatch.setattr(staged_files, "RESPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(staged_files, "RESPLIT_TARGET_BYTES", 10_000)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__SLICES", "3")
+    monkeypatch.setenv("DESTINATION__REDSHIFT__KEEP_STAGED_FILES", "true")
+    p = shipload.pipeline("split", destination="redshift", staging="filesystem", dataset_name="split")
+    p.run([{"id": i, "text": f"row {i} " * 20} for i in range(3000)], table_name="rows", loader_file_format="jsonl")
+    assert table_rows(p, "rows", "count(*), count(DISTINCT id)") == [(3000, 3000)]
+    objects = s3(staged).list_objects_v2(Bucket=staged.bucket, Prefix=f"{staged.prefix}/split/rows/")["Contents"]
+    sizes = [o["Size"] for o in objects if o["Key"].endswith(".jsonl.gz")]
+    assert len(sizes) > 3 and len(sizes) % 3 == 0
+    assert max(sizes) < 1.5 * min(sizes)  # about equal
+    assert len(copies(staged)) == 1

@@ -12,12 +12,14 @@ from typing import Any
 
 import orjson
 
+from shipload.config.resolve import resolve_spec
 from shipload.destinations.registry import Destination, as_destination, as_staging
 from shipload.exceptions import PipelineError, PipelineStepFailed, TerminalError
 from shipload.extract.extractor import Extractor
 from shipload.extract.resource import Resource, Source, _is_arrow, resource
 from shipload.load.loader import Loader
 from shipload.normalize.normalizer import Normalizer
+from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rotation
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline.dataset import Dataset
@@ -74,6 +76,7 @@ class Pipeline:
         self.max_identifier_length = self.destination.capabilities.max_identifier_length
         self._schemas: dict[str, Schema] = {}
         self.last_load_info: LoadInfo | None = None
+        self._slices: int | None = None
 
     # -- schema -------------------------------------------------------------------------------
     @property
@@ -220,14 +223,20 @@ class Pipeline:
         self._recover()
         dialect = self.destination.capabilities.sql_dialect
         options: dict[str, Any] = {"dialect": dialect}
+        staged = self.staging is not None
+        caps = self.destination.capabilities
+        fmt = loader_file_format or (caps.preferred_staging_file_format if staged else caps.preferred_loader_file_format)
+        limits = rotation(resolve_spec(NormalizeSettings, ("normalize",), self.pipeline_name), fmt, staged)
         package_hook = None
-        if self.staging is not None:
-            from shipload.destinations.redshift.staged_files import stage_package
+        if staged:
+            from shipload.destinations.redshift.staged_files import StagedPackager
 
             options["parquet_json_logical_type"] = True
-            package_hook = stage_package
+            options["jsonl_compression_level"] = 1  # staged files travel: always gzip
+            package_hook = StagedPackager(limits.configured, self._slice_count)
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
-                                text_policy=self._text_policy(dialect), package_hook=package_hook)
+                                limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
+                                package_hook=package_hook)
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -242,6 +251,18 @@ class Pipeline:
             self._save_schema(schema)
             done.append(package.load_id)
         return done
+
+    def _slice_count(self) -> int:
+        """The cluster's slice count for sizing staged files: setting, else read once, else a fallback."""
+        if self._slices is None:
+            try:
+                with self.destination.client(self.pipeline_name, self.dataset_name) as client:
+                    self._slices = client.slice_count()
+            except Exception as exc:
+                log.warning("could not read the cluster's slice count (%s); sizing staged files for %d slices",
+                            exc, FALLBACK_SLICES)
+                self._slices = FALLBACK_SLICES
+        return self._slices
 
     def _text_policy(self, dialect: Any) -> TextPolicy | None:
         """Byte-sized text columns for destinations whose VARCHAR(n) counts bytes (Redshift)."""

@@ -3,6 +3,7 @@ place, table design hints, MERGE upserts, atomic replace from staging or ALTER T
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,8 +18,11 @@ from shipload.destinations.redshift.staged_files import COPY_JOB_FORMAT
 from shipload.destinations.sql.client import SqlJobClient
 from shipload.destinations.sql.followup import uses_staging
 from shipload.exceptions import ConfigError, DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.normalize.rotation import FALLBACK_SLICES
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
+
+log = logging.getLogger("shipload.load")
 
 CAPABILITIES = Capabilities(
     preferred_loader_file_format="insert_values",
@@ -72,6 +76,17 @@ class RedshiftClient(SqlJobClient):
         super().__init__(RedshiftTransport(credentials, session), dialect, dataset_name, CAPABILITIES)
         self.host = credentials.host
         self.staged: StagedCopy | None = None
+
+    def slice_count(self) -> int:
+        """`[destination.redshift] slices`, else `SELECT COUNT(*) FROM stv_slices`, else the fallback."""
+        if self.settings.slices:
+            return int(self.settings.slices)
+        try:
+            found = int(self.execute("SELECT COUNT(*) FROM stv_slices")[0][0])
+        except Exception as exc:
+            log.warning("could not read stv_slices (%s); assuming %d slices", exc, FALLBACK_SLICES)
+            return FALLBACK_SLICES
+        return found if found > 0 else FALLBACK_SLICES
 
     def attach_staging(self, bucket: Any) -> None:
         """Load parquet/jsonl through this bucket (S3 staging) with one COPY per table per load."""

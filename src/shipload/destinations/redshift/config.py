@@ -37,6 +37,8 @@ class RedshiftSettings(BaseSpec):
     forward_staging_credentials: bool | None = None
     #: keep staged files and manifests in the bucket after a successful load (default: delete them)
     keep_staged_files: bool = False
+    #: the cluster's slice count for sizing staged files (default: read from stv_slices)
+    slices: int | None = None
     #: the cluster's AWS region, when its host name does not tell (REGION for COPY across regions)
     region: str | None = None
 
