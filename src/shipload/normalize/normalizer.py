@@ -68,6 +68,7 @@ class Normalizer:
         max_bytes_per_file: int = 128 * 1024 * 1024,
         text_policy: TextPolicy | None = None,
         workers: int | None = None,
+        package_hook: Any = None,
     ) -> None:
         self.storage = storage
         self.choose_format = choose_format  # callable(Schema, Table) -> file format name
@@ -76,6 +77,8 @@ class Normalizer:
         self.max_bytes_per_file = max_bytes_per_file
         self.text_policy = text_policy
         self.workers = workers if workers is not None else default_workers()
+        #: callable(package folder, schema), run on the finished package before it is published
+        self.package_hook = package_hook
 
     @paused_gc()
     def normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
@@ -113,6 +116,8 @@ class Normalizer:
         state["replace_tables"] = sorted(
             t for t in hints if t in schema.tables and schema.write_disposition(t) == "replace"
         )
+        if self.package_hook is not None:
+            self.package_hook(work, schema)
         package.save_state(state)
         write_json(work / "schema.json", schema.to_dict())
         target = self.storage.folder("load", "normalized") / load_id
