@@ -75,5 +75,9 @@ class JobClient(ABC):
     @abstractmethod
     def get_stored_state(self, pipeline_name: str) -> dict[str, Any] | None: ...
 
+    def completed_loads(self, load_ids: list[str]) -> set[str] | None:
+        """Which of `load_ids` the destination committed; None if it cannot tell."""
+        return None
+
     @abstractmethod
     def get_stored_schema(self, schema_name: str) -> Schema | None: ...

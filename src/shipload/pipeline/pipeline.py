@@ -22,6 +22,7 @@ from shipload.normalize.normalizer import Normalizer
 from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rotation
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
+from shipload.pipeline import destination_state
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.load_info import LoadInfo
 from shipload.schema.hints import normalize_contract
@@ -57,6 +58,7 @@ class Pipeline:
         self.storage = PipelineStorage(self.working_dir)
         stored = from_tagged(read_json(self.working_dir / "state.json", None))
         self._is_new = stored is None
+        self._synced = False  # state checked against the destination (once per Pipeline object)
         self._state: dict[str, Any] = stored or {"pipeline_name": pipeline_name, "_state_version": 0, "sources": {}}
         if destination is None and stored:
             destination = stored.get("destination")
@@ -348,7 +350,7 @@ class Pipeline:
         """Finish pending packages, then extract, normalize and load `data`."""
         started = time.time()
         self._recover()
-        if self._is_new:
+        if not self._synced:
             self.sync_destination()
         steps: dict[str, float] = {}
         pending_info = None
@@ -379,26 +381,17 @@ class Pipeline:
 
     # -- destination ----------------------------------------------------------------------------------
     def sync_destination(self) -> bool:
-        """On a new working folder, restore state and schema from the destination's completed loads."""
+        """On a new working folder, restore state and schema from the destination's completed loads;
+        on a used one, check that the destination has its loads (see pipeline/destination_state.py).
+        A failed restore fails the run (`PipelineStepFailed`, step 'restore state')."""
+        if self._is_new:
+            restored = destination_state.restore_into_new_folder(self)
+        else:
+            destination_state.check_recorded_loads(self)
+            restored = False
         self._is_new = False
-        try:
-            with self.destination.client(self.pipeline_name, self.dataset_name) as client:
-                stored = client.get_stored_state(self.pipeline_name)
-                if stored is None:
-                    self._save_state()
-                    return False
-                keep = {k: self._state[k] for k in ("destination", "dataset_name") if k in self._state}
-                self._state = dict(stored, **keep)
-                self._state["_stored_hash"] = stored.get("_version_hash")
-                for name in {self._state.get("default_schema_name"), *stored.get("sources", {}).keys()} - {None}:
-                    schema = client.get_stored_schema(name)
-                    if schema is not None:
-                        self._save_schema(schema)
-                self._save_state()
-                return True
-        except Exception as exc:
-            log.warning("could not restore state from the destination: %s", exc)
-            return False
+        self._synced = True
+        return restored
 
     def sql_client(self) -> Any:
         """A connected SQL client for the pipeline's dataset; use as a context manager."""
