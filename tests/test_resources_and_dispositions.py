@@ -126,6 +126,8 @@ def test_collision_after_normalization_is_reported() -> None:
 def test_load_info_summary() -> None:
     p = shipload.pipeline("info", destination="duckdb")
     info = p.run([{"a": 1}, {"a": 2}], table_name="t")
-    text = str(info)
-    assert "t" in text and "2 rows" in text and info.load_ids[0] in text
+    lines = str(info).splitlines()
+    assert lines[0].startswith("Pipeline info: 1 package(s) loaded into duckdb dataset info_dataset in ")
+    assert f"  load id {info.load_ids[0]}" in lines
+    assert [line.split() for line in lines if line.endswith(" rows")] == [["t", "2", "rows"]]
     assert info.asdict()["row_counts"] == {"t": 2}

@@ -76,7 +76,8 @@ def check_recorded_loads(p: Pipeline) -> None:
     try:
         client = _connected_client(p)
         try:
-            present = client.completed_loads(recorded)
+            lookup = getattr(client, "completed_loads", None)  # JobClient has it; None: cannot tell
+            present = lookup(recorded) if lookup is not None else None
             if present is None or present:
                 return
             log.warning(

@@ -27,6 +27,7 @@ from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.load_info import LoadInfo
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
+from shipload.schema.skipped import skipped_tables
 from shipload.utils.faults import crash_point
 from shipload.utils.files import atomic_write, read_json, remove_tree, write_json
 from shipload.utils.typed import from_tagged, to_tagged
@@ -316,8 +317,10 @@ class Pipeline:
         crash_point("load.package_committed")
         self._package_loaded(package, pipeline_state, to_store)
         info.load_ids.append(package.load_id)
+        skipped = skipped_tables(schema)
         for table, n in (pkg_state.get("row_counts") or {}).items():
-            info.row_counts[table] = info.row_counts.get(table, 0) + n
+            if table not in skipped:
+                info.row_counts[table] = info.row_counts.get(table, 0) + n
 
     def _package_loaded(self, package: LoadPackage, pipeline_state: dict[str, Any] | None, stored: dict[str, Any] | None) -> None:
         if pipeline_state is not None:

@@ -24,6 +24,7 @@ from shipload.normalize.rotation import FALLBACK_SLICES
 from shipload.packages.storage import JobFileName
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
+from shipload.schema.skipped import loaded_tables
 
 log = logging.getLogger("shipload.redshift")
 #: the design of a table without hints
@@ -153,7 +154,7 @@ class RedshiftClient(SqlJobClient):
     def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
         if schema.version_hash in self.stored_schema_hashes(schema.name):
             return []
-        tables = schema.data_tables()
+        tables = loaded_tables(schema)
         for table in tables:  # invalid design hints fail here, before any DDL runs
             table_design(table, self.naming)
         self.check_existing_designs(schema, tables)

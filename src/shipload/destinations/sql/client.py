@@ -31,6 +31,7 @@ from shipload.schema.schema import (
     Schema,
     Table,
 )
+from shipload.schema.skipped import loaded_tables
 from shipload.utils.faults import crash_point
 from shipload.utils.typed import from_tagged, to_tagged
 from shipload.writers.insert_values import statement_prefix
@@ -215,7 +216,7 @@ class SqlJobClient(JobClient):
     def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
         if schema.version_hash in self.stored_schema_hashes(schema.name):
             return []
-        statements = self.migration_sql(schema, schema.data_tables())
+        statements = self.migration_sql(schema, loaded_tables(schema))
         self._run_ddl(statements + self._version_insert_sql(schema))
         return statements
 
