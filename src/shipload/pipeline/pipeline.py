@@ -25,6 +25,7 @@ from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline import destination_state
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.load_info import LoadInfo
+from shipload.pipeline.schema_revert import checked_before, revert_to_loaded_schemas
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
 from shipload.schema.skipped import skipped_tables
@@ -239,7 +240,7 @@ class Pipeline:
             package_hook = StagedPackager(limits.configured, self._slice_count)
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
                                 limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
-                                package_hook=package_hook)
+                                package_hook=checked_before(caps.schema_check, package_hook))
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -409,6 +410,7 @@ class Pipeline:
             remove_tree(path)
         for pkg in self.storage.normalized_packages():
             remove_tree(pkg.path)
+        revert_to_loaded_schemas(self)
 
 
 def pipeline(

@@ -15,6 +15,7 @@ from shipload.destinations.redshift.adapter import UNALTERABLE_ENCODINGS, table_
 from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
+from shipload.destinations.redshift.schema_check import check_schema
 from shipload.destinations.redshift.staged import StagedCopy
 from shipload.destinations.redshift.staged_files import COPY_JOB_FORMAT
 from shipload.destinations.sql.client import SqlJobClient
@@ -37,6 +38,7 @@ CAPABILITIES = Capabilities(
     supported_staging_file_formats=("parquet", "jsonl"),
     max_identifier_length=RedshiftDialect.max_identifier_length,
     sql_dialect=RedshiftDialect,
+    schema_check=check_schema,
 )
 
 #: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
