@@ -166,3 +166,14 @@ def test_a_failed_migration_leaves_the_pipeline_runnable_once_the_cause_is_fixed
     assert p2.run([{"id": 2}], table_name="other").row_counts == {"other": 1}
     assert p2.run([{"id": 3}], table_name="first").row_counts == {"first": 1}
     assert table_rows(p2, "first", "id", order_by="id") == [(0,), (3,)]
+
+
+def test_a_dataset_name_too_long_for_the_destination_is_refused_before_anything_runs(destination: str) -> None:
+    from shipload.destinations.registry import as_destination
+
+    limit = as_destination(destination).capabilities.sql_dialect.max_identifier_length
+    too_long = "d" * (limit - len("_staging") + 1)  # fits, but its staging dataset does not
+    with pytest.raises(shipload.exceptions.PipelineError, match="_staging"):
+        shipload.pipeline("longds", destination=destination, dataset_name=too_long)
+    p = shipload.pipeline("longds", destination=destination, dataset_name="short")
+    assert p.run([{"id": 1}], table_name="t", write_disposition="merge", primary_key="id").row_counts == {"t": 1}

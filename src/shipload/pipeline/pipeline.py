@@ -24,6 +24,7 @@ from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline import destination_state
 from shipload.pipeline.dataset import Dataset
+from shipload.pipeline.identifiers import check_dataset_name
 from shipload.pipeline.load_info import LoadInfo
 from shipload.pipeline.schema_revert import checked_before, revert_to_loaded_schemas
 from shipload.schema.hints import normalize_contract
@@ -75,6 +76,7 @@ class Pipeline:
         self.dataset_name = dataset_name or self._state.get("dataset_name") or f"{pipeline_name}_dataset{suffix}"
         if dev_mode and dataset_name:
             self.dataset_name = dataset_name + suffix
+        check_dataset_name(self.destination.capabilities.sql_dialect, self.dataset_name, self.destination.name)
         self._state["destination"] = self.destination.name
         self._state["dataset_name"] = self.dataset_name
         self.max_identifier_length = self.destination.capabilities.max_identifier_length
