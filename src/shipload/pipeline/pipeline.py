@@ -118,8 +118,10 @@ class Pipeline:
     def import_schema(self, path: str | os.PathLike[str]) -> Schema:
         schema = Schema.from_yaml(Path(path).read_text("utf-8"), self.max_identifier_length)
         current = self.schema(schema.name)
-        schema.version = max(schema.version, current.version)
-        schema.bump_version()
+        if schema.content_hash() != current.content_hash():  # edited: a new version, above both
+            schema.version = max(schema.version, current.version) + 1
+        else:
+            schema.version = current.version
         self._save_schema(schema)
         return schema
 
