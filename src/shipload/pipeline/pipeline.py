@@ -324,6 +324,7 @@ class Pipeline:
             if stored is not None:
                 self._state["_stored_hash"] = stored["_version_hash"]
         self._save_state()
+        crash_point("pipeline.state_saved")
         target = self.storage.folder("load", "loaded") / package.load_id
         os.replace(package.path, target)
         remove_tree(target / "completed_jobs")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import Column, Table
 from shipload.utils.ids import new_file_id
+from shipload.writers.unencodable import unencodable_error
 
 Columns = dict[str, list[Any]]
 
@@ -79,10 +80,11 @@ class WriterPool:
         while start < n:  # a page that would overflow the row limit is split across files
             writer = self._writer(table)
             take = min(n - start, max(1, self.max_rows - writer.rows))
-            if start == 0 and take == n:
-                writer.write(columns, n)
-            else:
-                writer.write({k: v[start : start + take] for k, v in columns.items()}, take)
+            part = columns if start == 0 and take == n else {k: v[start : start + take] for k, v in columns.items()}
+            try:
+                writer.write(part, take)
+            except (UnicodeEncodeError, TypeError) as exc:  # orjson's encode error is a TypeError
+                raise unencodable_error(table.name, part) or exc from None
             self._written(table, writer, take)
             start += take
 

@@ -9,6 +9,7 @@ from shipload.config.specs import BaseSpec, ConnectionStringCredentials
 from shipload.exceptions import ConfigError
 
 TEXT_OVERFLOW_POLICIES = ("fail", "truncate")
+DESIGN_HINT_POLICIES = ("warn", "fail")
 
 
 @dataclasses.dataclass(repr=False)
@@ -26,6 +27,10 @@ class RedshiftSettings(BaseSpec):
     #: `fail` (default): a text value over 65535 bytes stops the load naming table, column and row;
     #: `truncate`: it is cut to 65535 bytes at a character boundary, and a warning counts the cuts
     text_overflow: str = "fail"
+    #: a table design hint (DISTKEY, SORTKEY, ENCODE, BACKUP) that an existing table does not follow
+    #: cannot be applied by CREATE TABLE: `warn` (default) logs it with the statement that would
+    #: apply it and loads; `fail` stops before any DDL
+    design_hints_on_existing_tables: str = "warn"
     #: keep identifier case: sets enable_case_sensitive_identifier on every session
     case_sensitive: bool = False
     #: `LOCK` the target tables first in every load transaction (several processes, one dataset)
@@ -46,3 +51,6 @@ class RedshiftSettings(BaseSpec):
         if self.text_overflow not in TEXT_OVERFLOW_POLICIES:
             raise ConfigError(f"destination.redshift.text_overflow must be one of {TEXT_OVERFLOW_POLICIES}, "
                               f"got {self.text_overflow!r}")
+        if self.design_hints_on_existing_tables not in DESIGN_HINT_POLICIES:
+            raise ConfigError(f"destination.redshift.design_hints_on_existing_tables must be one of "
+                              f"{DESIGN_HINT_POLICIES}, got {self.design_hints_on_existing_tables!r}")

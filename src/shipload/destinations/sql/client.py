@@ -32,6 +32,7 @@ from shipload.schema.schema import (
     Schema,
     Table,
 )
+from shipload.utils.faults import crash_point
 from shipload.utils.typed import from_tagged, to_tagged
 from shipload.writers.insert_values import statement_prefix
 from shipload.writers.sql_frames import read_frames
@@ -89,7 +90,7 @@ class SqlJobClient(JobClient):
 
     # -- plumbing -----------------------------------------------------------------------------
     def open(self) -> None:
-        self.transport.connect()
+        self.transport.call(self.transport.connect)
 
     def close(self) -> None:
         self.transport.close()
@@ -352,13 +353,7 @@ class SqlJobClient(JobClient):
 
     def run_driver(self, action: Callable[[], Any]) -> Any:
         """Run a driver call that is not a plain statement, with the same error translation."""
-        try:
-            return action()
-        except Exception as exc:
-            translated = self.transport.translate_error(exc)
-            if translated is exc:
-                raise
-            raise translated from None
+        return self.transport.call(action)
 
     def complete_package(
         self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None
@@ -368,8 +363,10 @@ class SqlJobClient(JobClient):
                 return
             for sql in self.followup_sql(schema, load_id, tables):
                 self.execute(sql)
+                crash_point("load.followup_sql")
             if state is not None:
                 self.execute(self._state_insert_sql(state, load_id))
+                crash_point("load.state_inserted")
             values = [load_id, schema.name, 0, self._now(), schema.version_hash]
             self.execute(f"INSERT INTO {self.table(LOADS_TABLE)} ({self._names(LOADS_TABLE)}) VALUES ({self._values(values)})")
 
