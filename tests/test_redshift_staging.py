@@ -180,3 +180,65 @@ def test_no_role_without_forwarding_is_a_config_error_before_upload(staged: Any,
     with pytest.raises(shipload.PipelineStepFailed, match="forward_staging_credentials = false needs staging_iam_role"):
         p.run(games(1), table_name="games")
     assert bucket_keys(staged, staged.prefix + "/") == [] and copies(staged) == []
+
+
+# -- failures and their recovery ------------------------------------------------------------------
+
+def _first_load(name: str) -> shipload.Pipeline:
+    p = shipload.pipeline(name, destination="redshift", staging="filesystem", dataset_name=name)
+    p.run([{"id": 0, "n": 1}], table_name="t")
+    return p
+
+
+def _staged_files(info: Any, dataset: str) -> list[str]:
+    return [k for k in bucket_keys(info, f"{info.prefix}/{dataset}/") if not k.endswith(".manifest")]
+
+
+@pytest.mark.parametrize("case", ["wrong_secret", "unknown_role", "missing_bucket"])
+def test_config_failures_name_the_cause_change_nothing_and_a_rerun_loads_once(
+        staged: Any, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    p = _first_load(case)
+    broken = {
+        "wrong_secret": ("DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY", "wrong-secret", "SignatureDoesNotMatch"),
+        "unknown_role": ("DESTINATION__REDSHIFT__STAGING_IAM_ROLE", "arn:aws:iam::1:role/nope",
+                         "not authorized to assume IAM Role arn:aws:iam::1:role/nope"),
+        "missing_bucket": ("DESTINATION__FILESYSTEM__BUCKET_URL", "s3://no-such-bucket/x", "bucket does not exist"),
+    }
+    key, value, message = broken[case]
+    with monkeypatch.context() as m:
+        m.setenv(key, value)
+        with pytest.raises(shipload.PipelineStepFailed, match=message) as err:
+            p.run([{"id": i, "n": i} for i in range(1, 4)], table_name="t")
+        assert "wrong-secret" not in str(err.value) and staged.secret_access_key not in str(err.value)
+        assert table_rows(p, "t", "id", order_by="id") == [(0,)]
+        if case == "unknown_role":  # uploaded, COPY refused: the files are kept for diagnosis
+            assert _staged_files(staged, case)
+    info = p.run()  # config fixed: the pending package loads, once
+    assert info.row_counts == {"t": 3}
+    assert table_rows(p, "t", "id", order_by="id") == [(0,), (1,), (2,), (3,)]
+    assert _staged_files(staged, case) == []
+    p.run()
+    assert table_rows(p, "t", "count(*)") == [(4,)]
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "jsonl"])
+def test_a_bad_value_names_file_line_and_column(staged: Any, file_format: str) -> None:
+    name = f"bad_{file_format}"
+    p = shipload.pipeline(name, destination="redshift", staging="filesystem", dataset_name=name)
+    with p.sql_client() as client:
+        client.execute_sql(f"CREATE SCHEMA {name}")
+        client.execute_sql(f"CREATE TABLE {name}.t (id bigint, n smallint, _sl_load_id varchar(64), _sl_id varchar(64))")
+        client.execute_sql(f"INSERT INTO {name}.t VALUES (0, 0, 'x', 'y')")
+    rows = [{"id": i, "n": 100_000 if i == 3 else i} for i in range(1, 6)]
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run(rows, table_name="t", loader_file_format=file_format)
+    text = str(err.value)
+    ext = "parquet" if file_format == "parquet" else "jsonl.gz"
+    assert f"s3://{staged.bucket}/{staged.prefix}/{name}/t/" in text and f".{ext}, line 3, column 'n'" in text, text
+    assert table_rows(p, "t", "id") == [(0,)]
+    assert _staged_files(staged, name)  # kept after the failure
+    with p.sql_client() as client:  # the fix: a column wide enough
+        client.execute_sql(f"ALTER TABLE {name}.t ALTER COLUMN n TYPE bigint")
+    p.run()
+    assert table_rows(p, "t", "id, n", order_by="id") == [(0, 0), (1, 1), (2, 2), (3, 100_000), (4, 4), (5, 5)]
+    assert _staged_files(staged, name) == []
