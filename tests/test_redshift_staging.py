@@ -242,3 +242,43 @@ def test_a_bad_value_names_file_line_and_column(staged: Any, file_format: str) -
     p.run()
     assert table_rows(p, "t", "id, n", order_by="id") == [(0, 0), (1, 1), (2, 2), (3, 100_000), (4, 4), (5, 5)]
     assert _staged_files(staged, name) == []
+
+
+# -- write dispositions ---------------------------------------------------------------------------
+
+DISPOSITIONS = {
+    "append": {"write_disposition": "append"},
+    "replace-truncate": {"write_disposition": {"disposition": "replace", "strategy": "truncate-and-insert"}},
+    "replace-from-staging": {"write_disposition": {"disposition": "replace", "strategy": "insert-from-staging"}},
+    "replace-optimized": {"write_disposition": {"disposition": "replace", "strategy": "staging-optimized"}},
+    "merge-delete-insert": {"write_disposition": "merge", "primary_key": "id"},
+    "merge-upsert": {"write_disposition": {"disposition": "merge", "strategy": "upsert"}, "primary_key": "id"},
+    "merge-scd2": {"write_disposition": {"disposition": "merge", "strategy": "scd2"}},
+}
+
+
+@pytest.mark.parametrize("disposition", list(DISPOSITIONS))
+def test_write_dispositions_give_what_the_insert_path_gives(staged: Any, disposition: str) -> None:
+    hints = DISPOSITIONS[disposition]
+    runs = [
+        [{"id": i, "name": f"p{i}-v1", "games": [{"g": f"{i}-1-{k}"} for k in range(i % 3 + 1)]} for i in range(6)],
+        [{"id": i, "name": f"p{i}-v2", "games": [{"g": f"{i}-2-{k}"} for k in range(i % 2 + 1)]} for i in range(3, 8)],
+    ]
+    results = []
+    for name, staging in (("direct", None), ("staged", "filesystem")):
+        p = shipload.pipeline(f"{disposition}_{name}", destination="redshift", staging=staging,
+                              dataset_name=f"{disposition.replace('-', '_')}_{name}")
+        for data in runs:
+            p.run(shipload.resource(data, name="players", **hints))
+        active = " WHERE _sl_valid_to IS NULL" if disposition == "merge-scd2" else ""
+        with p.sql_client() as c:
+            parents = sorted(c.query(f"SELECT id, name FROM {c.table('players')}{active}")[1])
+            children = sorted(c.query(
+                f"SELECT p.id, g.g FROM {c.table('players__games')} AS g JOIN {c.table('players')} AS p "
+                f"ON g._sl_parent_id = p._sl_id{active.replace('_sl_valid_to', 'p._sl_valid_to')}")[1])
+        results.append((parents, children))
+    assert results[0] == results[1] and results[0][0]
+    staged_copies = [s for s in copies(staged) if "_staged" in s.split()[1]]
+    into_staging = "replace-truncate" not in disposition and disposition != "append"
+    assert len(staged_copies) == 4
+    assert all(("_staging\"." in s.split()[1]) == into_staging for s in staged_copies)
