@@ -282,3 +282,37 @@ def test_write_dispositions_give_what_the_insert_path_gives(staged: Any, disposi
     into_staging = "replace-truncate" not in disposition and disposition != "append"
     assert len(staged_copies) == 4
     assert all(("_staging\"." in s.split()[1]) == into_staging for s in staged_copies)
+
+
+# -- crash safety ---------------------------------------------------------------------------------
+
+CRASH_SCRIPT = """
+import sys, shipload
+p = shipload.pipeline("crashy_staged", destination="redshift", staging="filesystem", dataset_name="crashy")
+data = [{"id": i, "moves": [{"n": j} for j in range(i % 3)]} for i in range(300)] if sys.argv[2] == "first" else None
+p.run(data, table_name="games", write_disposition=sys.argv[1], primary_key="id")
+"""
+
+
+@pytest.mark.parametrize("crash_at", ["load.staged_uploaded", "load.staged_copied", "load.job_committed",
+                                      "load.staged_cleanup"])
+@pytest.mark.parametrize("disposition", ["append", pytest.param("merge", marks=pytest.mark.slow)])
+def test_killed_staged_load_reruns_to_exactly_once(staged: Any, crash_at: str, disposition: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    def run(crash: str | None) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "SHIPLOAD_CRASH_AT"}
+        if crash:
+            env["SHIPLOAD_CRASH_AT"] = crash
+        return subprocess.run([sys.executable, "-c", CRASH_SCRIPT, disposition, "first" if crash else "rerun"],
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    killed = run(crash_at)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert run(None).returncode == 0
+    p = shipload.pipeline("crashy_staged", destination="redshift", dataset_name="crashy")
+    assert table_rows(p, "games", "count(*), count(DISTINCT id)") == [(300, 300)]
+    assert table_rows(p, "games__moves", "count(*)") == [(300,)]
+    assert _staged_files(staged, "crashy") == []  # the rerun's commit removed what the crash left

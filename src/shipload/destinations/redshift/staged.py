@@ -22,6 +22,7 @@ from shipload.destinations.redshift.staged_files import STAGED_FOLDER
 from shipload.exceptions import ConfigError, DestinationError, DestinationTerminalError
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Schema
+from shipload.utils.faults import crash_point
 from shipload.utils.files import read_json
 
 log = logging.getLogger("shipload.load")
@@ -100,6 +101,7 @@ class StagedCopy:
             entries.append(entry)
         manifest = manifest_key(dataset, table.name, load_id, job.file_id)
         self.bucket.put_bytes(orjson.dumps({"entries": entries}), manifest)
+        crash_point("load.staged_uploaded")
         expected = sum(int(e["rows"]) for e in spec["files"])
         has_json = any(c.data_type == "json" for c in table.complete_columns())
         auth = authorization(self.settings, self.bucket, client.lit)  # frozen right before the COPY
@@ -129,6 +131,7 @@ class StagedCopy:
                     f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
                     f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
                 )
+                crash_point("load.staged_copied")
         finally:
             for s in added:
                 transport._secrets.remove(s)
@@ -164,6 +167,7 @@ class StagedCopy:
         """Delete the staged files and manifests of `tables` (this load's and earlier failed ones')."""
         if getattr(self.settings, "keep_staged_files", False):
             return
+        crash_point("load.staged_cleanup")
         for table in tables:
             try:
                 self.bucket.delete_prefix(table_prefix(self.client.dataset_name, table))
