@@ -76,6 +76,8 @@ def test_docs_example_loads_nested_data_as_the_insert_path_does(staged: Any, fil
     assert ("FORMAT AS PARQUET" if file_format == "parquet" else "FORMAT AS JSON 'auto'") in sent[0]
     assert staged.secret_access_key not in "\n".join(statements(staged))
     assert bucket_keys(staged, staged.prefix + "/") == []  # staged files are deleted after the commit
+    attached = shipload.attach("chess_pipeline")
+    assert attached.staging is not None and attached.staging.name == "filesystem"
 
 
 def test_many_files_still_load_with_one_copy_per_table(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,8 @@ class Capabilities:
     sql_dialect: Any = None
     #: data types this destination cannot store per file format, e.g. {"jsonl": ("binary",)}
     unsupported_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: options for the file writers (e.g. parquet_json_logical_type: json columns as parquet JSON)
+    writer_options: dict[str, Any] = field(default_factory=dict)
 
 
 class JobClient(ABC):

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from shipload.destinations.filesystem.layout import data_key, table_prefix
 from shipload.destinations.redshift.copy_sql import (
     CROSS_REGION_FORMATS,
     authorization,
@@ -27,17 +28,7 @@ from shipload.utils.files import read_json
 
 log = logging.getLogger("shipload.load")
 
-REMOTE_EXTENSIONS = {"parquet": "parquet", "jsonl": "jsonl.gz"}
 LOAD_ERROR_ROWS = 5
-
-
-def table_prefix(dataset: str, table: str) -> str:
-    """Bucket folder of a table's staged files: `<dataset>/<table>/`."""
-    return f"{dataset}/{table}/"
-
-
-def staged_key(dataset: str, table: str, load_id: str, file_id: str, file_format: str) -> str:
-    return f"{table_prefix(dataset, table)}{load_id}.{file_id}.{REMOTE_EXTENSIONS[file_format]}"
 
 
 def manifest_key(dataset: str, table: str, load_id: str, file_id: str) -> str:
@@ -90,7 +81,7 @@ class StagedCopy:
         pairs = []
         for entry in spec["files"]:
             name = JobFileName.parse(entry["name"])
-            pairs.append((folder / entry["name"], staged_key(dataset, table.name, load_id, name.file_id, file_format)))
+            pairs.append((folder / entry["name"], data_key(dataset, table.name, load_id, name.file_id, file_format)))
         target = client.target_of(schema, table.name)
         sizes = self.bucket.put_files(pairs)
         entries = []
