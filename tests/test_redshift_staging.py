@@ -318,3 +318,54 @@ def test_killed_staged_load_reruns_to_exactly_once(staged: Any, crash_at: str, d
     assert table_rows(p, "games", "count(*), count(DISTINCT id)") == [(300, 300)]
     assert table_rows(p, "games__moves", "count(*)") == [(300,)]
     assert _staged_files(staged, "crashy") == []  # the rerun's commit removed what the crash left
+
+
+# -- regions, types, row counts -------------------------------------------------------------------
+
+@pytest.mark.parametrize("file_format", ["jsonl", "parquet"])
+def test_bucket_in_another_region(staged: Any, monkeypatch: pytest.MonkeyPatch, file_format: str) -> None:
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__BUCKET_URL", f"s3://{staged.other_region_bucket}/{staged.prefix}")
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__CREDENTIALS__REGION_NAME", staged.other_region)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__REGION", staged.region)
+    p = shipload.pipeline(f"far_{file_format}", destination="redshift", staging="filesystem", dataset_name="far")
+    if file_format == "parquet":
+        with pytest.raises(shipload.PipelineStepFailed, match=f"is in {staged.other_region} and the cluster in "
+                                                              f"{staged.region}; Redshift cannot COPY parquet across"):
+            p.run(games(2), table_name="games")
+        assert copies(staged) == []
+        return
+    p.run(games(2), table_name="games", loader_file_format="jsonl")
+    assert table_rows(p, "games", "count(*)") == [(2,)]
+    assert all(f"REGION '{staged.other_region}'" in s for s in copies(staged))
+
+
+@pytest.mark.parametrize(("file_format", "column", "value"), [
+    ("parquet", "t", dt.time(12, 30)), ("jsonl", "t", dt.time(12, 30)), ("jsonl", "raw", b"\x00\xff")])
+def test_types_a_staged_format_cannot_carry_are_refused_before_upload(
+        staged: Any, file_format: str, column: str, value: Any) -> None:
+    p = shipload.pipeline(f"types_{file_format}", destination="redshift", staging="filesystem", dataset_name="types")
+    with pytest.raises(shipload.PipelineStepFailed, match=f"table 'x', column '{column}': data type"):
+        p.run([{"id": 1, column: value}], table_name="x", loader_file_format=file_format)
+    assert bucket_keys(staged, staged.prefix + "/") == [] and copies(staged) == []
+
+
+def test_binary_goes_through_parquet(staged: Any) -> None:
+    p = shipload.pipeline("bin", destination="redshift", staging="filesystem", dataset_name="bin")
+    p.run([{"id": 1, "raw": b"\x00\xff\x10"}], table_name="x")
+    assert bytes(table_rows(p, "x", "raw")[0][0]) == b"\x00\xff\x10"
+
+
+def test_a_copy_loading_fewer_rows_than_staged_fails_loudly(staged: Any) -> None:
+    """A COPY that loads a subset (seen elsewhere with multi-file COPY) is caught by pg_last_copy_count()."""
+    p = shipload.pipeline("subset", destination="redshift", staging="filesystem", dataset_name="subset")
+    p.extract([{"id": i} for i in range(10)], table_name="t")
+    p.normalize()
+    (package,) = p.storage.normalized_packages()
+    (job,) = [j for j in package.jobs("new_jobs") if j.file_format == "copy"]
+    path = package.job_path("new_jobs", job)
+    spec = json.loads(path.read_text())
+    spec["files"][0]["rows"] += 1  # as if the files held a row the COPY did not load
+    path.write_text(json.dumps(spec))
+    with pytest.raises(shipload.PipelineStepFailed, match=r"loaded 10 rows but the 1 staged file\(s\) .* hold 11"):
+        p.load()
+    assert table_rows(p, "t", "count(*)") == [(0,)]
