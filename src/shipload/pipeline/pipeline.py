@@ -78,6 +78,7 @@ class Pipeline:
             self.dataset_name = dataset_name + suffix
         check_dataset_name(self.destination.capabilities.sql_dialect, self.dataset_name, self.destination.name)
         self._state["destination"] = self.destination.name
+        self._state["staging"] = self.staging.name if self.staging is not None else None
         self._state["dataset_name"] = self.dataset_name
         self.max_identifier_length = self.destination.capabilities.max_identifier_length
         self._schemas: dict[str, Schema] = {}
@@ -230,9 +231,9 @@ class Pipeline:
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
         dialect = self.destination.capabilities.sql_dialect
-        options: dict[str, Any] = {"dialect": dialect}
-        staged = self.staging is not None
         caps = self.destination.capabilities
+        options: dict[str, Any] = {"dialect": dialect, **caps.writer_options}
+        staged = self.staging is not None
         fmt = loader_file_format or (caps.preferred_staging_file_format if staged else caps.preferred_loader_file_format)
         limits = rotation(resolve_spec(NormalizeSettings, ("normalize",), self.pipeline_name), fmt, staged)
         package_hook = None
@@ -329,7 +330,8 @@ class Pipeline:
 
     def _package_loaded(self, package: LoadPackage, pipeline_state: dict[str, Any] | None, stored: dict[str, Any] | None) -> None:
         if pipeline_state is not None:
-            keep = {k: self._state[k] for k in ("destination", "dataset_name", "default_schema_name") if k in self._state}
+            keep = {k: self._state[k] for k in ("destination", "staging", "dataset_name", "default_schema_name")
+                    if k in self._state}
             self._state = dict(pipeline_state, **keep)
             if stored is not None:
                 self._state["_stored_hash"] = stored["_version_hash"]
@@ -437,4 +439,4 @@ def attach(pipeline_name: str, pipelines_dir: str | os.PathLike[str] | None = No
     stored = read_json(folder / "state.json", None)
     if stored is None:  # only destination and dataset are read here: no typed values needed
         raise PipelineError(f"no pipeline {pipeline_name!r} in {folder.parent}")
-    return Pipeline(pipeline_name, stored["destination"], None, stored.get("dataset_name"), pipelines_dir)
+    return Pipeline(pipeline_name, stored["destination"], stored.get("staging"), stored.get("dataset_name"), pipelines_dir)
