@@ -90,7 +90,7 @@ class SqlJobClient(JobClient):
 
     # -- plumbing -----------------------------------------------------------------------------
     def open(self) -> None:
-        self.transport.connect()
+        self.transport.call(self.transport.connect)
 
     def close(self) -> None:
         self.transport.close()
@@ -353,13 +353,7 @@ class SqlJobClient(JobClient):
 
     def run_driver(self, action: Callable[[], Any]) -> Any:
         """Run a driver call that is not a plain statement, with the same error translation."""
-        try:
-            return action()
-        except Exception as exc:
-            translated = self.transport.translate_error(exc)
-            if translated is exc:
-                raise
-            raise translated from None
+        return self.transport.call(action)
 
     def complete_package(
         self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None
