@@ -16,7 +16,6 @@ from shipload.destinations.redshift.followup import RedshiftFollowupSql
 from shipload.destinations.sql.client import SqlJobClient
 from shipload.destinations.sql.followup import uses_staging
 from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
-from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
 
 log = logging.getLogger("shipload.redshift")
@@ -37,11 +36,6 @@ TERMINAL_MESSAGES = ("cannot insert a null value", "numeric data overflow", "val
                      "string length exceeds ddl length", "precision exceeds maximum", "load into table")
 #: and this one (error 1023) is a conflict between concurrent transactions: retry
 TRANSIENT_MESSAGES = ("serializable isolation violation",)
-
-
-class CaseSensitiveRedshiftDialect(RedshiftDialect):
-    #: identifiers keep their case (the session sets enable_case_sensitive_identifier)
-    casefold_identifiers: ClassVar[bool] = False
 
 
 class RedshiftTransport(Psycopg2Transport):
@@ -70,11 +64,7 @@ class RedshiftClient(SqlJobClient):
 
     def __init__(self, credentials: RedshiftCredentials, dataset_name: str, settings: RedshiftSettings | None = None) -> None:
         self.settings = settings or RedshiftSettings()
-        session = ["SET enable_case_sensitive_identifier TO true"] if self.settings.case_sensitive else []
-        dialect = CaseSensitiveRedshiftDialect if self.settings.case_sensitive else RedshiftDialect
-        super().__init__(RedshiftTransport(credentials, session), dialect, dataset_name, CAPABILITIES)
-        #: the pipeline's naming convention, for column names in table design hints
-        self.naming = SnakeCaseNaming(CAPABILITIES.max_identifier_length)
+        super().__init__(RedshiftTransport(credentials, []), RedshiftDialect, dataset_name, CAPABILITIES)
 
     # -- datasets and tables ----------------------------------------------------------------------
     def has_dataset(self, name: str | None = None) -> bool:

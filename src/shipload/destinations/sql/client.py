@@ -23,6 +23,7 @@ from shipload.destinations.sql.system_tables import SYSTEM_TABLES
 from shipload.destinations.sql.transport import SqlTransport
 from shipload.exceptions import SchemaError
 from shipload.packages.storage import JobFileName
+from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import (
     LOAD_JOBS_TABLE,
     LOADS_TABLE,
@@ -85,6 +86,8 @@ class SqlJobClient(JobClient):
         self.dialect = dialect
         self.dataset_name = dataset_name
         self.capabilities = capabilities
+        #: names used as typed (dataset names) get their case and length checked here
+        self.naming = SnakeCaseNaming(dialect.max_identifier_length)
         self.statements = StatementLog()  # recent statements this client ran, for traces and tests
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -111,7 +114,7 @@ class SqlJobClient(JobClient):
     catalog: str | None = None
 
     def schema_name(self, dataset: str) -> str:
-        quoted = self.dialect.quote_identifier(dataset)
+        quoted = self.dialect.quote_identifier(self.naming.verbatim_identifier(dataset))
         return f"{self.dialect.quote_identifier(self.catalog)}.{quoted}" if self.catalog else quoted
 
     def table(self, name: str) -> str:
