@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from shipload.destinations.base import Capabilities
 from shipload.destinations.postgres.transport import Psycopg2Transport
@@ -14,7 +14,6 @@ from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftS
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
 from shipload.destinations.sql.client import SqlJobClient
-from shipload.destinations.sql.followup import uses_staging
 from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
 
@@ -60,7 +59,6 @@ class RedshiftTransport(Psycopg2Transport):
 
 class RedshiftClient(SqlJobClient):
     followup_class = RedshiftFollowupSql
-    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = {name}"
 
     def __init__(self, credentials: RedshiftCredentials, dataset_name: str, settings: RedshiftSettings | None = None) -> None:
         self.settings = settings or RedshiftSettings()
@@ -72,11 +70,9 @@ class RedshiftClient(SqlJobClient):
             return True
         return super().has_dataset(name)
 
-    def column_sql(self, table: Table, col: Column) -> str:
+    def column_attributes(self, table: Table, col: Column) -> str:
         encoding = table_design(table, self.naming)["encode"].get(col.name)
-        encode = f" ENCODE {encoding}" if encoding else ""
-        null = "" if col.nullable else " NOT NULL"
-        return f"{self.dialect.quote_identifier(col.name)} {self.dialect.column_type(col)}{encode}{null}"
+        return f"ENCODE {encoding}" if encoding else ""
 
     def table_options_sql(self, table: Table) -> str:
         design = table_design(table, self.naming)
@@ -103,8 +99,6 @@ class RedshiftClient(SqlJobClient):
         return out
 
     def migration_sql(self, schema: Schema, tables: list[Table]) -> list[str]:
-        for table in tables:  # invalid design hints fail here, before any DDL runs
-            table_design(table, self.naming)
         existing = self.reflect([t.name for t in tables])
         statements = super().migration_sql(schema, tables)
         for table in tables:
@@ -114,17 +108,14 @@ class RedshiftClient(SqlJobClient):
             statements.extend(self.comment_sql(table, new))
         return statements
 
-    def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
-        if schema.version_hash in self.stored_schema_hashes(schema.name):
-            return []
-        tables = schema.data_tables()
+    def prepare_migration(self, schema: Schema, tables: list[Table]) -> list[str]:
         for table in tables:  # invalid design hints fail here, before any DDL runs
             table_design(table, self.naming)
         self.check_existing_designs(schema, tables)
         widen = self.widening_sql(tables)
         for sql in widen:  # ALTER COLUMN TYPE may not run inside a transaction block on Redshift
             self.execute(sql)
-        return widen + super().update_stored_schema(schema, load_id)
+        return widen
 
     def check_existing_designs(self, schema: Schema, tables: list[Table]) -> None:
         """Design hints an existing table does not follow (CREATE TABLE applied the old design):
@@ -237,14 +228,9 @@ class RedshiftClient(SqlJobClient):
                     self.append_from_staging(schema, load_id, root)
         super().complete_package(schema, load_id, tables, state)
 
-    def followup_sql(self, schema: Schema, load_id: str, tables: list[str]) -> list[str]:
-        builder = self.followup_class(self, schema, load_id)
-        out: list[str] = []
-        for root in self._roots(schema, tables):
-            # staging-optimized tables were moved by append_from_staging before the commit transaction
-            if uses_staging(root) and not _appended(root):
-                out.extend(builder.for_root(root))
-        return out
+    def moved_by_followup(self, root: Table) -> bool:
+        # staging-optimized tables were moved by append_from_staging before the commit transaction
+        return super().moved_by_followup(root) and not _appended(root)
 
     def append_from_staging(self, schema: Schema, load_id: str, root: Table) -> None:
         """staging-optimized replace: TRUNCATE the final tables and move the staged blocks in with

@@ -124,12 +124,9 @@ class SqlJobClient(JobClient):
         return self.dialect.literal(value)
 
     # -- storage ------------------------------------------------------------------------------
-    #: query answering "does this schema exist"; `{name}` is the folded name as a literal
-    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM information_schema.schemata WHERE schema_name = {name}"
-
     def has_dataset(self, name: str | None = None) -> bool:
         folded = self._fold(name or self.dataset_name)
-        return bool(self.execute(self.has_dataset_sql.format(name=self.lit(folded))))
+        return bool(self.execute(self.dialect.dataset_exists_sql.format(name=self.lit(folded))))
 
     @property
     def staging_dataset_name(self) -> str:
@@ -176,7 +173,11 @@ class SqlJobClient(JobClient):
         return f"CREATE TABLE {target or self.table(table.name)} (\n  {cols}\n){self.table_options_sql(table)}"
 
     def column_sql(self, table: Table, col: Column) -> str:
-        return self.dialect.column_definition(col)
+        return self.dialect.column_definition(col, self.column_attributes(table, col))
+
+    def column_attributes(self, table: Table, col: Column) -> str:
+        """Destination extras of a column definition (Redshift: ENCODE)."""
+        return ""
 
     def table_options_sql(self, table: Table) -> str:
         return ""
@@ -229,9 +230,15 @@ class SqlJobClient(JobClient):
     def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
         if schema.version_hash in self.stored_schema_hashes(schema.name):
             return []
+        first = self.prepare_migration(schema, schema.data_tables())
         statements = self.migration_sql(schema, schema.data_tables())
         self._run_ddl(statements + [self._version_insert_sql(schema)])
-        return statements
+        return first + statements
+
+    def prepare_migration(self, schema: Schema, tables: list[Table]) -> list[str]:
+        """Checks and statements that must come before the migration transaction (Redshift:
+        design checks, VARCHAR widening, which cannot run in a transaction); returns what it ran."""
+        return []
 
     def _run_ddl(self, statements: list[str]) -> None:
         if self.dialect.supports_ddl_transactions:
@@ -386,9 +393,13 @@ class SqlJobClient(JobClient):
         builder = self.followup_class(self, schema, load_id)
         out: list[str] = []
         for root in self._roots(schema, tables):
-            if uses_staging(root):
+            if self.moved_by_followup(root):
                 out.extend(builder.for_root(root))
         return out
+
+    def moved_by_followup(self, root: Table) -> bool:
+        """True when follow-up SQL in the commit transaction moves `root`'s chain from staging."""
+        return uses_staging(root)
 
     def _state_insert_sql(self, state: dict[str, Any], load_id: str) -> str:
         body = orjson.dumps(to_tagged(state), default=str, option=orjson.OPT_SORT_KEYS)

@@ -63,6 +63,9 @@ class SqlDialect:
     #: text columns get a declared size in bytes, sized from the data and widened as it grows
     sized_text: ClassVar[bool] = False
 
+    #: query answering "does this schema exist"; `{name}` is the folded name as a literal
+    dataset_exists_sql: ClassVar[str] = "SELECT 1 FROM information_schema.schemata WHERE schema_name = {name}"
+
     # -- identifiers --------------------------------------------------------------------------
     @classmethod
     def quote_identifier(cls, name: str) -> str:
@@ -138,6 +141,8 @@ class SqlDialect:
         return cls.reverse_type_map.get(base, "text")
 
     @classmethod
-    def column_definition(cls, col: Column) -> str:
+    def column_definition(cls, col: Column, attributes: str = "") -> str:
+        """``"name" type [attributes] [NOT NULL]``; `attributes` are destination extras (ENCODE ...)."""
         null = "" if col.nullable else " NOT NULL"
-        return f"{cls.quote_identifier(col.name)} {cls.column_type(col)}{null}"
+        extra = f" {attributes}" if attributes else ""
+        return f"{cls.quote_identifier(col.name)} {cls.column_type(col)}{extra}{null}"
