@@ -13,8 +13,12 @@ from shipload.destinations.redshift.adapter import UNALTERABLE_ENCODINGS, table_
 from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
+from shipload.destinations.redshift.staged import StagedCopy
+from shipload.destinations.redshift.staged_files import COPY_JOB_FORMAT
 from shipload.destinations.sql.client import SqlJobClient
-from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.exceptions import ConfigError, DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.normalize.rotation import FALLBACK_SLICES
+from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
 
 log = logging.getLogger("shipload.redshift")
@@ -24,8 +28,8 @@ _NO_DESIGN = {"distkey": None, "sortkey": [], "sortstyle": "compound", "diststyl
 CAPABILITIES = Capabilities(
     preferred_loader_file_format="insert_values",
     supported_loader_file_formats=("insert_values", "sql"),
-    preferred_staging_file_format="jsonl",
-    supported_staging_file_formats=("jsonl", "parquet"),
+    preferred_staging_file_format="parquet",
+    supported_staging_file_formats=("parquet", "jsonl"),
     max_identifier_length=RedshiftDialect.max_identifier_length,
     sql_dialect=RedshiftDialect,
 )
@@ -63,6 +67,36 @@ class RedshiftClient(SqlJobClient):
     def __init__(self, credentials: RedshiftCredentials, dataset_name: str, settings: RedshiftSettings | None = None) -> None:
         self.settings = settings or RedshiftSettings()
         super().__init__(RedshiftTransport(credentials, []), RedshiftDialect, dataset_name, CAPABILITIES)
+        self.host = credentials.host
+        self.staged: StagedCopy | None = None
+
+    def slice_count(self) -> int:
+        """`[destination.redshift] slices`, else `SELECT COUNT(*) FROM stv_slices`, else the fallback."""
+        if self.settings.slices:
+            return int(self.settings.slices)
+        try:
+            found = int(self.execute("SELECT COUNT(*) FROM stv_slices")[0][0])
+        except Exception as exc:
+            log.warning("could not read stv_slices (%s); assuming %d slices", exc, FALLBACK_SLICES)
+            return FALLBACK_SLICES
+        return found if found > 0 else FALLBACK_SLICES
+
+    def attach_staging(self, bucket: Any) -> None:
+        """Load parquet/jsonl through this bucket (S3 staging) with one COPY per table per load."""
+        self.staged = StagedCopy(self, bucket, self.settings, self.host)
+
+    def initialize_storage(self) -> None:
+        if self.staged is not None:
+            self.staged.check()  # configuration errors before anything is uploaded
+        super().initialize_storage()
+
+    def run_job(self, schema: Schema, load_id: str, job: JobFileName, path: Path) -> None:
+        if job.file_format != COPY_JOB_FORMAT:
+            return super().run_job(schema, load_id, job, path)
+        if self.staged is None:
+            raise ConfigError(f"package {load_id} was normalized for S3 staging: run the pipeline with "
+                              "staging='filesystem' to load it")
+        self.staged.run(schema, load_id, job, path)
 
     # -- datasets and tables ----------------------------------------------------------------------
     def has_dataset(self, name: str | None = None) -> bool:
@@ -227,6 +261,9 @@ class RedshiftClient(SqlJobClient):
                 if _appended(root):
                     self.append_from_staging(schema, load_id, root)
         super().complete_package(schema, load_id, tables, state)
+        if self.staged is not None:
+            chains = {t.name for root in self._roots(schema, tables) for t in schema.table_chain(root.name)}
+            self.staged.cleanup(sorted(chains | set(tables)))
 
     def moved_by_followup(self, root: Table) -> bool:
         # staging-optimized tables were moved by append_from_staging before the commit transaction

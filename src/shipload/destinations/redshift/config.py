@@ -36,10 +36,17 @@ class RedshiftSettings(BaseSpec):
     case_sensitive: bool = False
     #: `LOCK` the target tables first in every load transaction (several processes, one dataset)
     lock_tables: bool = False
-    #: IAM role COPY uses instead of forwarded staging credentials
+    #: IAM role COPY uses instead of forwarded staging credentials: an ARN, or "default" (the cluster's default role)
     staging_iam_role: str | None = None
-    #: forward the staging bucket's credentials to COPY (set false to use staging_iam_role)
-    forward_staging_credentials: bool = True
+    #: forward the staging bucket's credentials to COPY; false: COPY uses staging_iam_role and sends no key.
+    #: Unset: forward, unless a staging_iam_role is set
+    forward_staging_credentials: bool | None = None
+    #: keep staged files and manifests in the bucket after a successful load (default: delete them)
+    keep_staged_files: bool = False
+    #: the cluster's slice count for sizing staged files (default: read from stv_slices)
+    slices: int | None = None
+    #: the cluster's AWS region, when its host name does not tell (REGION for COPY across regions)
+    region: str | None = None
 
     def __post_init__(self) -> None:
         if self.case_sensitive:
