@@ -10,53 +10,16 @@ from typing import Any
 import pytest
 
 import shipload
+from chess_fixtures import CONTACT_UA, LAST_MONTH, NOW, OLD_MONTH, THIS_MONTH, chess_api
 from conftest import duck_rows
-from shipload.demo.chess_api import ChessApiServer, ChessData
+from shipload.demo.chess_api import ChessApiServer
 from shipload.demo.sample import make_game, make_profile
 from shipload.exceptions import ConfigError, PipelineStepFailed
 from shipload.helpers.http import HttpForbidden, HttpRetriesExhausted
 from shipload.templates.chess import helpers as chess_helpers
 from shipload.templates.chess import source
-from shipload.templates.chess.helpers import month_of, months_ago
 
-CONTACT_UA = "chess-tests/1.0 (contact: tests@example.com)"
-# the middle of the current month: last month's archive is final, this month's still grows
-_today = dt.datetime.now(dt.UTC)
-NOW = dt.datetime(_today.year, _today.month, 15, 12, tzinfo=dt.UTC)
-THIS_MONTH = month_of(NOW)
-LAST_MONTH = months_ago(1, NOW)
-OLD_MONTH = months_ago(3, NOW)
-
-
-def _ts(month: str, day: int = 3) -> int:
-    return int(dt.datetime(int(month[:4]), int(month[5:]), day, 12, tzinfo=dt.UTC).timestamp())
-
-
-def _data(rng: random.Random) -> ChessData:
-    data = ChessData()
-    for i, name in enumerate(("magnus", "hikaru")):
-        data.profiles[name] = make_profile(name, 3000 + i, 1_280_000_000, int(NOW.timestamp()) - 3600)
-        data.status[name] = {"onlineStatus": "online", "lastLoginDate": 1_700_000_000}
-    for month, n in ((OLD_MONTH, 5), (LAST_MONTH, 4)):
-        for k in range(n):
-            data.add_game("magnus", month, make_game(rng, "magnus", f"opp{k}", _ts(month, k + 1)))
-            data.add_game("hikaru", month, make_game(rng, f"opp{k}", "hikaru", _ts(month, k + 1)))
-    # one game between the two players: it is in both players' archives, and must load once
-    shared = make_game(rng, "magnus", "hikaru", _ts(LAST_MONTH, 20))
-    data.add_game("magnus", LAST_MONTH, shared)
-    data.add_game("hikaru", LAST_MONTH, shared)
-    data.add_game("magnus", THIS_MONTH, make_game(rng, "magnus", "opp9", int(NOW.timestamp()) - 60))
-    return data
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(chess_helpers, "utc_now", lambda: NOW)
-    with ChessApiServer(_data(random.Random(1))) as server:
-        monkeypatch.setenv("SOURCES__CHESS__BASE_URL", server.api_url)
-        monkeypatch.setenv("SOURCES__CHESS__USER_AGENT", CONTACT_UA)
-        monkeypatch.setenv("SOURCES__CHESS__BACKOFF_FACTOR", "0.01")
-        yield server
+api = chess_api
 
 
 def _pipeline() -> Any:

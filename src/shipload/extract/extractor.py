@@ -19,6 +19,7 @@ from shipload.extract import context
 from shipload.extract.incremental import Incremental
 from shipload.extract.resource import Resource, _is_arrow
 from shipload.packages.storage import PipelineStorage
+from shipload.pipeline import progress
 from shipload.schema.hints import column_hints_as_dicts
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.types import py_type_to_data_type
@@ -45,6 +46,7 @@ class _TableFile:
     def add(self, items: list[Any]) -> None:
         self.buffer.extend(items)
         self.items += len(items)
+        progress.report("extract", self.table, rows=len(items))
         while len(self.buffer) >= PAGE_SIZE:
             self._dump(self.buffer[:PAGE_SIZE])
             del self.buffer[:PAGE_SIZE]
@@ -56,6 +58,7 @@ class _TableFile:
             self._file = open(self.folder / f"{self.table}.{self._files:06d}-{new_file_id()}.pickle", "wb")
             self._files += 1
             self._pages = 0
+            progress.report("extract", self.table, files=1)
         try:
             pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -160,6 +163,7 @@ class Extractor:
                 table = table_for(res, None)
                 _write_arrow(arrow_dir / f"{table}.{new_file_id()}.arrow", item)
                 arrow_counts[table] += len(item)
+                progress.report("extract", table, rows=len(item), files=1)
                 return
             batch = item
             if callable(res.table_name):

@@ -14,6 +14,7 @@ from typing import Any
 from shipload.destinations.base import JobClient
 from shipload.exceptions import LoadJobFailed, TransientError
 from shipload.packages.storage import LoadPackage
+from shipload.pipeline import progress
 from shipload.schema.schema import Schema
 from shipload.utils.faults import crash_point
 from shipload.utils.files import write_json
@@ -44,11 +45,14 @@ class Loader:
         for job in package.jobs("failed_jobs"):
             package.move_job(job, "failed_jobs", "new_jobs")
         # SQL jobs (user statements) run after every data job of the package
-        for job in sorted(package.jobs("new_jobs"), key=lambda j: j.file_format == "sql"):
+        new_jobs = sorted(package.jobs("new_jobs"), key=lambda j: j.file_format == "sql")
+        tally = progress.LoadTally(pkg_state.get("row_counts") or {}, [j.table for j in new_jobs])
+        for job in new_jobs:
             started = package.move_job(job, "new_jobs", "started_jobs")
             self._run_with_retries(client, package, schema, started)
             crash_point("load.job_committed")
             package.move_job(started, "started_jobs", "completed_jobs")
+            tally.job_done(job.table)
             crash_point("load.job_moved")
         crash_point("load.before_complete")
         attempt = 0

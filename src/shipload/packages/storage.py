@@ -62,7 +62,9 @@ class LoadPackage:
         folder = self.path / state
         if not folder.exists():
             return []
-        return sorted(JobFileName.parse(p) for p in os.listdir(folder) if not p.startswith("."))
+        # `<job>.exception` files next to failed jobs hold their error text: they are not jobs
+        return sorted(JobFileName.parse(p) for p in os.listdir(folder)
+                      if not p.startswith(".") and not p.endswith(".exception"))
 
     def job_path(self, state: str, job: JobFileName) -> Path:
         return self.path / state / job.name
