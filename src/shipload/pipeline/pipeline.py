@@ -20,8 +20,8 @@ from shipload.load.loader import Loader
 from shipload.normalize.normalizer import Normalizer
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
-from shipload.pipeline.dataset import Dataset
 from shipload.pipeline import progress
+from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.load_info import LoadInfo
 from shipload.pipeline.trace import RunTrace
 from shipload.schema.hints import normalize_contract
