@@ -155,13 +155,13 @@ def step(name: str) -> Iterator[None]:
 
 
 def resolve_mode(value: Any = None, pipeline_name: str | None = None) -> tuple[str, float]:
-    """(mode, interval) from an explicit value, else config; `auto` becomes rich or log."""
-    interval = 10.0
-    if value is None:
-        from shipload.config.resolve import resolve_spec
+    """(mode, interval): an explicit value wins over `[runtime] progress`; `auto` becomes rich or log."""
+    from shipload.config.resolve import resolve_spec
 
-        settings = resolve_spec(RuntimeSettings, ("runtime",), pipeline_name)
-        value, interval = settings.progress, float(settings.progress_interval)
+    settings = resolve_spec(RuntimeSettings, ("runtime",), pipeline_name)
+    interval = float(settings.progress_interval)
+    if value is None:
+        value = settings.progress
     if value is False or str(value).lower() in ("false", "no", "0", "off", "none"):
         return "off", interval
     if value is True:
