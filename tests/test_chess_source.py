@@ -75,7 +75,7 @@ def test_current_month_is_refetched_and_new_games_load_once(api: ChessApiServer)
     assert not info.row_counts.get("players_games")
     assert len(_uuids(p)) == 22
     state = p.state["sources"]["chess"]["resources"]["players_games"]
-    assert f"{api.api_url}player/magnus/games/{OLD_MONTH}" in state["archives"]
+    assert f"magnus/{OLD_MONTH}" in state["archives"]
     assert set(state["open_months"]) == {THIS_MONTH}
 
 
@@ -165,8 +165,18 @@ def test_last_month_stays_open_until_a_day_after_it_ended(api: ChessApiServer, m
     info = p.run(source(["magnus"], start_month=LAST_MONTH).with_resources("players_games"))
     assert info.row_counts == {"players_games": 1} and late["uuid"] in _uuids(p)
     state = p.state["sources"]["chess"]["resources"]["players_games"]
-    assert f"{api.api_url}player/magnus/games/{LAST_MONTH}" in state["archives"]
+    assert f"magnus/{LAST_MONTH}" in state["archives"]
     assert LAST_MONTH not in state["open_months"]
     api.requests.clear()
     p.run(source(["magnus"], start_month=LAST_MONTH).with_resources("players_games"))
     assert [path for path, _ in api.requests if "/games/2" in path] == [f"/pub/player/magnus/games/{THIS_MONTH}"]
+
+
+def test_state_survives_a_new_base_url(api: ChessApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _pipeline()
+    p.run(source(["magnus"]).with_resources("players_games"))
+    with ChessApiServer(api.data) as moved:  # same API, another address (a proxy, a mirror, a new port)
+        monkeypatch.setenv("SOURCES__CHESS__BASE_URL", moved.api_url)
+        info = p.run(source(["magnus"]).with_resources("players_games"))
+        assert not info.row_counts.get("players_games")
+        assert [path for path, _ in moved.requests if "/games/2" in path] == [f"/pub/player/magnus/games/{THIS_MONTH}"]
