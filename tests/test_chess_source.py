@@ -180,3 +180,11 @@ def test_state_survives_a_new_base_url(api: ChessApiServer, monkeypatch: pytest.
         info = p.run(source(["magnus"]).with_resources("players_games"))
         assert not info.row_counts.get("players_games")
         assert [path for path, _ in moved.requests if "/games/2" in path] == [f"/pub/player/magnus/games/{THIS_MONTH}"]
+
+
+def test_a_response_slower_than_the_timeout_is_retried(api: ChessApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__CHESS__TIMEOUT", "0.3")
+    api.stall_next(1.5)
+    info = _pipeline().run(source(["magnus"]).with_resources("players_profiles"))
+    assert info.row_counts["players_profiles"] == 1
+    assert [path for path, _ in api.requests] == ["/pub/player/magnus", "/pub/player/magnus"]

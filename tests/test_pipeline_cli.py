@@ -174,3 +174,35 @@ def test_not_found_and_usage_exit_codes(redshift_db: Any, api: Any, capsys: pyte
     with pytest.raises(SystemExit) as exit_:
         main(["pipeline", "chess_pipeline"])
     assert exit_.value.code == 2
+
+
+def test_drop_takes_child_tables_along_on_postgres(postgres_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    @shipload.resource(write_disposition="append")
+    def games():
+        yield [{"id": 1, "moves": [{"san": "e4"}, {"san": "e5"}]}]
+
+    @shipload.resource(write_disposition="replace")
+    def players():
+        yield {"name": "magnus"}
+
+    p = shipload.pipeline("nested", destination="postgres", dataset_name="nested_data")
+    p.run([games(), players()])
+    conn = psycopg2.connect(postgres_db)
+    conn.autocommit = True
+
+    def tables() -> set[str]:
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'nested_data'")
+            return {r[0] for r in cur.fetchall() if not r[0].startswith("_sl_")}
+
+    assert tables() == {"games", "games__moves", "players"}
+    code, out, _ = _cli(capsys, "pipeline", "nested", "drop", "games", "--yes")
+    assert code == 0 and "games, games__moves" in out
+    assert tables() == {"players"}
+    p = shipload.pipeline("nested", destination="postgres", dataset_name="nested_data")
+    p.run(games())
+    assert tables() == {"games", "games__moves", "players"}
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM nested_data.games__moves")
+        assert cur.fetchone()[0] == 2
+    conn.close()
