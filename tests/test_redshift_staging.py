@@ -296,8 +296,8 @@ p.run(data, table_name="games", write_disposition=sys.argv[1], primary_key="id")
 """
 
 
-@pytest.mark.parametrize("crash_at", ["load.staged_uploaded", "load.staged_copied", "load.job_committed",
-                                      "load.staged_cleanup"])
+@pytest.mark.parametrize("crash_at", ["staging.uploaded", "load.job_marker", "load.job_committed",
+                                      "staging.before_cleanup"])
 @pytest.mark.parametrize("disposition", ["append", pytest.param("merge", marks=pytest.mark.slow)])
 def test_killed_staged_load_reruns_to_exactly_once(staged: Any, crash_at: str, disposition: str) -> None:
     import signal

@@ -23,8 +23,8 @@ from shipload.utils.files import write_json
 
 
 class Loader:
-    def __init__(self, max_retries: int = 5, backoff_seconds: float = 0.5) -> None:
-        self.retry = RetryPolicy(max_retries, backoff_seconds)
+    def __init__(self, max_retries: int | None = None, backoff_seconds: float | None = None) -> None:
+        self.retry = RetryPolicy.from_env(max_retries, backoff_seconds)
 
     def load_package(self, client: JobClient, package: LoadPackage, schema: Schema, state: dict[str, Any] | None) -> dict[str, Any]:
         load_id = package.load_id

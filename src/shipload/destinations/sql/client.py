@@ -320,6 +320,7 @@ class SqlJobClient(JobClient):
                 f"INSERT INTO {self.table(LOAD_JOBS_TABLE)} ({self._names(LOAD_JOBS_TABLE)}) "
                 f"VALUES ({self._values([load_id, job.job_id, self._now()])})"
             )
+            crash_point("load.job_marker")
 
     def target_of(self, schema: Schema, table_name: str) -> str:
         """The final table, or its staging twin when the chain's disposition needs follow-up SQL."""
@@ -341,6 +342,7 @@ class SqlJobClient(JobClient):
             prefix = statement_prefix(self.dialect, target, meta["columns"])
             for body in frames:
                 self.execute(prefix + body)
+                crash_point("load.statement")
             return
         self.load_native_file(schema.get_table(table_name), target, path, file_format)
 
