@@ -377,8 +377,3 @@ def test_arrow_text_columns_are_sized_too(redshift_db: Any) -> None:
     p.run(pa.table({"id": [1, 2], "name": ["a", "é" * 300]}), table_name="t")
     assert _columns(p, "t")["name"] == ("character varying", 1024)  # 600 bytes * 1.25 -> 1024
     assert table_rows(p, "t", "id, length(name)", order_by="id") == [(1, 1), (2, 300)]
-
-
-def test_s3_staging_is_refused_until_it_exists() -> None:
-    with pytest.raises(shipload.exceptions.PipelineError, match="not available"):
-        shipload.pipeline("staged", destination="redshift", staging="filesystem")
