@@ -30,6 +30,7 @@ POINTS = {
     "staging.file_uploaded": "a staged file of a copy job was uploaded (others not yet)",
     "staging.uploaded": "a copy job's files and manifest uploaded, COPY not yet run",
     "staging.copied": "COPY ran (its transaction open), the job marker not yet written",
+    "staging.before_cleanup": "package committed, its staged files not yet deleted from the bucket",
     "staging.cleaned": "a table's staged files deleted after the package commit (others not yet)",
 }
 

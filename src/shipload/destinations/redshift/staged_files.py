@@ -24,6 +24,11 @@ from shipload.utils.ids import new_file_id
 STAGED_FOLDER = "staged_files"
 COPY_JOB_FORMAT = "copy"
 STAGED_FORMATS = ("parquet", "jsonl")
+MB = 1024 * 1024
+#: a table's jsonl.gz files stay as written below this (compressed) total
+RESPLIT_MIN_BYTES = 8 * MB
+#: compressed size aimed at per re-split file (AWS: 1 MB to 125 MB after compression)
+RESPLIT_TARGET_BYTES = 64 * MB
 
 #: data types a staged format cannot carry into Redshift, with the reason users see
 UNSUPPORTED: dict[str, dict[str, str]] = {
@@ -48,8 +53,77 @@ def check_types(table: Table, file_format: str) -> None:
             )
 
 
-def stage_package(work: Path, schema: Schema) -> None:
-    """Group the package's parquet and jsonl jobs into one copy job per table."""
+class StagedPackager:
+    """`stage_package` with file sizing: unless the user set `[normalize] file_max_*`, a table's
+    jsonl.gz files are re-split into k x slice-count files of about equal size (COPY cannot split
+    gzip files itself, and loads one file per slice at a time)."""
+
+    def __init__(self, configured: bool, slice_count: Any) -> None:
+        self.configured = configured
+        self.slice_count = slice_count  # callable() -> int, asked only when a table is big enough
+
+    def __call__(self, work: Path, schema: Schema) -> None:
+        stage_package(work, schema, None if self.configured else self._resplit)
+
+    def _resplit(self, folder: Path, table: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        total = sum(e["bytes"] for e in entries)
+        if total < RESPLIT_MIN_BYTES:
+            return entries
+        slices = max(1, int(self.slice_count()))
+        per_slice = -(-total // (slices * RESPLIT_TARGET_BYTES))
+        count = slices * max(1, per_slice)
+        if count == len(entries) and max(e["bytes"] for e in entries) <= 1.5 * total / count:
+            return entries
+        return resplit_jsonl(folder, table, entries, count)
+
+
+def resplit_jsonl(folder: Path, table: str, entries: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """Rewrite gzip JSON lines files as `count` files of about equal uncompressed size."""
+    total_raw = sum(e["raw_bytes"] for e in entries)
+    share = total_raw / count
+    outputs: list[dict[str, Any]] = []
+    out: Any = None
+    deflate: Any = None
+    written = rows = 0
+
+    def open_next() -> None:
+        nonlocal out, deflate, written, rows
+        name = JobFileName(table, new_file_id(), 0, "jsonl").name
+        outputs.append({"name": name, "rows": 0, "bytes": 0})
+        out = open(folder / name, "wb")
+        deflate = zlib.compressobj(1, zlib.DEFLATED, 31)
+        written = rows = 0
+
+    def close() -> None:
+        out.write(deflate.flush())
+        out.close()
+        outputs[-1].update(rows=rows, bytes=(folder / outputs[-1]["name"]).stat().st_size)
+
+    open_next()
+    for entry in entries:
+        src = folder / entry["name"]
+        for line in _gzip_lines(src):
+            if written >= share and len(outputs) < count:
+                close()
+                open_next()
+            out.write(deflate.compress(line))
+            written += len(line)
+            rows += 1
+        os.unlink(src)
+    close()
+    return outputs
+
+
+def _gzip_lines(path: Path) -> Any:
+    import gzip
+
+    with gzip.open(path, "rb") as fh:
+        yield from fh
+
+
+def stage_package(work: Path, schema: Schema, resize: Any = None) -> None:
+    """Group the package's parquet and jsonl jobs into one copy job per table; `resize`
+    (folder, table, entries) -> entries may rewrite a table's jsonl files."""
     jobs = work / "new_jobs"
     groups: dict[tuple[str, str], list[JobFileName]] = defaultdict(list)
     for name in sorted(os.listdir(jobs)):
@@ -70,10 +144,15 @@ def stage_package(work: Path, schema: Schema) -> None:
             src, dst = jobs / job.name, staged / job.name
             if file_format == "parquet":
                 rows = complete_parquet(src, dst, table)
+                entries.append({"name": job.name, "rows": rows, "bytes": dst.stat().st_size})
             else:
                 os.replace(src, dst)
-                rows = count_jsonl_rows(dst)
-            entries.append({"name": job.name, "rows": rows, "bytes": dst.stat().st_size})
+                rows, raw = count_jsonl_rows(dst)
+                entries.append({"name": job.name, "rows": rows, "bytes": dst.stat().st_size, "raw_bytes": raw})
+        if file_format == "jsonl" and resize is not None:
+            entries = resize(staged, table_name, entries)
+        for entry in entries:
+            entry.pop("raw_bytes", None)
         copy_job = JobFileName(table_name, new_file_id(), 0, COPY_JOB_FORMAT)
         write_json(jobs / copy_job.name, {"table": table_name, "format": file_format, "files": entries})
 
@@ -120,18 +199,15 @@ def json_type() -> Any:
     return pa.json_()
 
 
-def count_jsonl_rows(path: Path) -> int:
-    """Rows of a (gzip) JSON lines file: one per newline."""
-    with open(path, "rb") as fh:
-        head = fh.read(2)
-    if head != b"\x1f\x8b":
-        with open(path, "rb") as fh:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-    count = 0
+def count_jsonl_rows(path: Path) -> tuple[int, int]:
+    """(rows, uncompressed bytes) of a gzip JSON lines file: one row per newline."""
+    count = raw = 0
     inflate = zlib.decompressobj(31)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
-            count += inflate.decompress(chunk).count(b"\n")
-    count += inflate.flush().count(b"\n")
-    return count
+            data = inflate.decompress(chunk)
+            count += data.count(b"\n")
+            raw += len(data)
+    data = inflate.flush()
+    return count + data.count(b"\n"), raw + len(data)
 
