@@ -212,7 +212,7 @@ def test_statement_timeout_that_outlasts_the_retries_fails_clearly_then_resumes(
     with on_point("load.before_complete", take), pytest.raises(PipelineStepFailed) as failed:
         run_scenario(p, "merge", N, 2)
     message = str(failed.value)
-    assert "commit: gave up after 2 retries" in message and "statement timeout" in message
+    assert "commit package" in message and "gave up after 2 retries" in message and "statement timeout" in message
     assert p.storage.normalized_packages(), "the package stays pending"
     release, thread = holder[0]
     release.set()
