@@ -274,3 +274,68 @@ def test_statement_log_marks_statements_a_failure_skipped(local_redshift: Any) -
     assert entries[f"{marker}_a"]["outcome"] == "ok"
     assert entries[f"{marker}_b"]["outcome"] == "error" and entries[f"{marker}_b"]["code"] == "22012"
     assert entries[f"{marker}_c"]["outcome"] == "not run"
+
+
+# -- identifiers ---------------------------------------------------------------------------------------
+
+LONG_COLUMN = "c" + "é" * 49 + "x"  # 100 bytes of UTF-8
+LONG_TABLE = "t" * 127
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_identifiers_up_to_127_bytes_load_and_read_back(local_redshift: Any, driver: str) -> None:
+    # identifiers may be up to 127 bytes long (UTF-8)
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_names.html
+    assert len(LONG_COLUMN.encode()) == 100
+    s = f"long_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f'CREATE TABLE {s}.{LONG_TABLE} ("{LONG_COLUMN}" VARCHAR(10), other INT)')
+        cur.execute(f'INSERT INTO {s}.{LONG_TABLE} ("{LONG_COLUMN}", other) VALUES (\'v\', 1)')
+        cur.execute(f'SELECT "{LONG_COLUMN}", other FROM {s}.{LONG_TABLE}')
+        assert [d[0] for d in cur.description] == [LONG_COLUMN, "other"]
+        assert [tuple(r) for r in cur.fetchall()] == [("v", 1)]
+        cur.execute(f"SELECT table_name, column_name FROM information_schema.columns "
+                    f"WHERE table_schema = '{s}' AND table_name = '{LONG_TABLE}' ORDER BY ordinal_position")
+        assert [tuple(r) for r in cur.fetchall()] == [(LONG_TABLE, LONG_COLUMN), (LONG_TABLE, "other")]
+        cur.execute(f"SELECT table_name FROM svv_tables WHERE table_schema = '{s}'")
+        assert [tuple(r) for r in cur.fetchall()] == [(LONG_TABLE,)]
+        with pytest.raises(Exception) as err:
+            cur.execute(f"SELECT nope FROM {s}.{LONG_TABLE}")
+        assert "stand" not in str(err.value)
+
+
+def test_identifiers_over_127_bytes_are_refused(local_redshift: Any) -> None:
+    with closing(connect(local_redshift, "psycopg2")) as conn, conn.cursor() as cur:
+        with pytest.raises(psycopg2.Error) as err:
+            cur.execute(f"CREATE TABLE public.{'y' * 128} (a INT)")
+        assert err.value.pgcode == "42622" and "127 bytes" in str(err.value)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_quoted_identifiers_fold_to_lower_case_unless_case_sensitive(local_redshift: Any, driver: str) -> None:
+    # enable_case_sensitive_identifier off (the default): even "quoted" names lose their case;
+    # on: quoted names keep it
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_enable_case_sensitive_identifier.html
+    s = f"case_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f'CREATE TABLE {s}."MixedCasedTable2" ("MixedCasedColumn" INT)')
+        with pytest.raises(Exception, match="already exists"):
+            cur.execute(f"CREATE TABLE {s}.MixedCasedTable2 (MixedCasedColumn INT)")
+        cur.execute(f'SELECT "MixedCasedColumn" FROM {s}."MixedCasedTable2"')
+        assert [d[0] for d in cur.description] == ["mixedcasedcolumn"]
+        cur.execute("SET enable_case_sensitive_identifier TO true")
+        cur.execute(f'CREATE TABLE {s}."MixedCasedTable" ("MixedCasedColumn" INT)')
+        cur.execute(f"CREATE TABLE {s}.MixedCasedTable (MixedCasedColumn INT)")  # another table
+        cur.execute(f'INSERT INTO {s}."MixedCasedTable" ("MixedCasedColumn") VALUES (1)')
+        cur.execute(f'SELECT "MixedCasedColumn" FROM {s}."MixedCasedTable"')
+        assert [d[0] for d in cur.description] == ["MixedCasedColumn"]
+        assert [tuple(r) for r in cur.fetchall()] == [(1,)]
+        cur.execute("RESET enable_case_sensitive_identifier")
+        cur.execute(f"SELECT table_name FROM svv_tables WHERE table_schema = '{s}' ORDER BY 1")
+        assert [r[0] for r in cur.fetchall()] == ["MixedCasedTable", "mixedcasedtable", "mixedcasedtable2"]
