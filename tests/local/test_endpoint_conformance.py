@@ -124,6 +124,24 @@ def test_super_values_read_back_through_stored_rows(local_redshift: Any, catalog
     assert oids[1] == 4000 and rows == [(1, "[1]"), (2, None), (3, None)]
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_super_array_subscripts_and_navigation_after_them(local_redshift: Any, driver: str) -> None:
+    # brackets navigate arrays, dots navigate structures: c_orders[0].o_orderkey
+    # https://docs.aws.amazon.com/redshift/latest/dg/query-super.html
+    s = f"partiql_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f"CREATE TABLE {s}.customers (id INT, c_orders SUPER)")
+        cur.execute(f"INSERT INTO {s}.customers VALUES (1, JSON_PARSE('[{{\"o_orderkey\": 7}}, {{\"o_orderkey\": 8, "
+                    f"\"lines\": [5, 6]}}]'))")
+        cur.execute(f"SELECT c_orders[0].o_orderkey, cust.c_orders[1].lines[1], c_orders[1] FROM {s}.customers AS cust "
+                    f"WHERE c_orders[0].o_orderkey IS NOT NULL")
+        assert [d[1] for d in cur.description] == [4000, 4000, 4000]
+        assert [tuple(r) for r in cur.fetchall()] == [("7", "6", '{"lines":[5,6],"o_orderkey":8}')]
+
+
 # -- catalog views -----------------------------------------------------------------------------------
 
 CATALOG_CASES = {

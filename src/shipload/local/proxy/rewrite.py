@@ -110,7 +110,7 @@ class Rewriter:
             tokens = self.identifiers(tokens)
             self.track_session(sig)
             sig = significant(tokens)
-            tokens = alias_subqueries(separate_numbers(tokens))
+            tokens = navigate_after_subscripts(alias_subqueries(separate_numbers(tokens)))
             if any(t.is_word("SELECT") for t in sig):
                 tokens = resolve_lateral_aliases(tokens)
             head = sig[0].upper
@@ -479,6 +479,28 @@ def separate_numbers(tokens: list[Token]) -> list[Token]:
         out.append(tok)
         if tok.kind == "number" and k + 1 < len(tokens) and tokens[k + 1].kind == "word":
             out.append(Token("ws", " "))
+    return out
+
+
+def navigate_after_subscripts(tokens: list[Token]) -> list[Token]:
+    """PartiQL `doc[0].key` (a dot after a subscript can only navigate a SUPER value) as jsonb's
+    `doc[0]['key']`; the key is folded like any identifier (quoted ones by the session's case rule)."""
+    if not any(t.text == "]" for t in tokens):
+        return tokens
+    out: list[Token] = []
+    k = 0
+    while k < len(tokens):
+        tok = tokens[k]
+        prev = _prev_sig(out)
+        nxt = _next_sig(tokens, k)
+        if (tok.kind == "op" and tok.text == "." and prev is not None and prev.text == "]" and nxt is not None
+                and nxt.kind in ("word", "qident")):
+            key = nxt.identifier or ""
+            out.extend([Token("op", "["), Token("string", quote_literal(key)), Token("op", "]")])
+            k = _skip_ws(tokens, k + 1) + 1
+            continue
+        out.append(tok)
+        k += 1
     return out
 
 
