@@ -142,6 +142,26 @@ def test_super_array_subscripts_and_navigation_after_them(local_redshift: Any, d
         assert [tuple(r) for r in cur.fetchall()] == [("7", "6", '{"lines":[5,6],"o_orderkey":8}')]
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_super_arrays_unnest_in_from(local_redshift: Any, driver: str) -> None:
+    # FROM t AS c, c.c_orders AS o AT i iterates the array for each row; AT gives the 0-based index
+    # https://docs.aws.amazon.com/redshift/latest/dg/query-super.html
+    s = f"unnest_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f"CREATE TABLE {s}.customers (c_name VARCHAR(10), c_orders SUPER)")
+        cur.execute(f"INSERT INTO {s}.customers VALUES ('ann', JSON_PARSE('[{{\"o_orderkey\": 7}}, {{\"o_orderkey\": 8}}]')), "
+                    f"('bob', JSON_PARSE('[{{\"o_orderkey\": 9}}]'))")
+        cur.execute(f"SELECT c.c_name, orders.o_orderkey AS orderkey, index AS orderkey_index "
+                    f"FROM {s}.customers c, c.c_orders AS orders AT index ORDER BY 1, 3")
+        assert [tuple(r) for r in cur.fetchall()] == [("ann", "7", 0), ("ann", "8", 1), ("bob", "9", 0)]
+        cur.execute("SELECT arr, element FROM (SELECT JSON_PARSE('[[1.5, 2.5], [3.5]]') AS multi_level_array) AS f, "
+                    "f.multi_level_array AS arr, arr AS element ORDER BY 2")
+        assert [tuple(r) for r in cur.fetchall()] == [("[1.5,2.5]", "1.5"), ("[1.5,2.5]", "2.5"), ("[3.5]", "3.5")]
+
+
 # -- catalog views -----------------------------------------------------------------------------------
 
 CATALOG_CASES = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from shipload.local.proxy.lateral import resolve_lateral_aliases
 from shipload.local.proxy.longnames import LongNames
+from shipload.local.proxy.partiql import unnest_super_arrays
 from shipload.local.proxy.sqltokens import (
     Token,
     quote_ident,
@@ -110,7 +111,7 @@ class Rewriter:
             tokens = self.identifiers(tokens)
             self.track_session(sig)
             sig = significant(tokens)
-            tokens = navigate_after_subscripts(alias_subqueries(separate_numbers(tokens)))
+            tokens = navigate_after_subscripts(unnest_super_arrays(alias_subqueries(separate_numbers(tokens))))
             if any(t.is_word("SELECT") for t in sig):
                 tokens = resolve_lateral_aliases(tokens)
             head = sig[0].upper
