@@ -377,3 +377,14 @@ def test_quoted_identifiers_fold_to_lower_case_unless_case_sensitive(local_redsh
         cur.execute("RESET enable_case_sensitive_identifier")
         cur.execute(f"SELECT table_name FROM svv_tables WHERE table_schema = '{s}' ORDER BY 1")
         assert [r[0] for r in cur.fetchall()] == ["MixedCasedTable", "mixedcasedtable", "mixedcasedtable2"]
+
+
+def test_a_pipeline_loads_and_reads_back_a_127_byte_table_with_a_100_byte_column(redshift_db: Any) -> None:
+    import shipload
+
+    table, column = "t" * 127, "c" * 100
+    p = shipload.pipeline("long_names", destination="redshift", dataset_name="long_names")
+    p.run([{column: "v", "n": 1}, {column: "w", "n": 2}], table_name=table)
+    p.run([{column: "x", "n": 3}], table_name=table)  # the second load finds the table by its name
+    rows = p.dataset().rows(table, [column, "n"], order_by=["n"])
+    assert [(r[column], r["n"]) for r in rows] == [("v", 1), ("w", 2), ("x", 3)]
