@@ -15,9 +15,12 @@ POINTS = {
     "normalize.renamed": "normalized package in load/normalized, extracted package not yet removed",
     "load.job_committed": "a load job's transaction committed, its file not yet moved to completed_jobs",
     "load.job_moved": "a load job's file moved to completed_jobs",
+    "load.staged_uploaded": "a staged table's files and manifest are in the bucket, its COPY not yet run",
+    "load.staged_copied": "a staged COPY ran and its job marker was inserted (transaction open)",
     "load.before_complete": "every job done, package commit transaction not started",
     "load.followup_sql": "a merge/replace/scd2 follow-up statement ran (commit transaction open)",
     "load.state_inserted": "the pipeline state row was inserted (commit transaction open)",
+    "load.staged_cleanup": "package committed, its staged files not yet deleted from the bucket",
     "load.package_committed": "package commit transaction committed, local state not yet written",
     "pipeline.state_saved": "local state.json written, package not yet moved to load/loaded",
 }

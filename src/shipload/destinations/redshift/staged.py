@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from shipload.destinations.filesystem.layout import data_key, table_prefix
 from shipload.destinations.redshift.copy_sql import (
     CROSS_REGION_FORMATS,
     authorization,
@@ -22,21 +23,12 @@ from shipload.destinations.redshift.staged_files import STAGED_FOLDER
 from shipload.exceptions import ConfigError, DestinationError, DestinationTerminalError
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Schema
+from shipload.utils.faults import crash_point
 from shipload.utils.files import read_json
 
 log = logging.getLogger("shipload.load")
 
-REMOTE_EXTENSIONS = {"parquet": "parquet", "jsonl": "jsonl.gz"}
 LOAD_ERROR_ROWS = 5
-
-
-def table_prefix(dataset: str, table: str) -> str:
-    """Bucket folder of a table's staged files: `<dataset>/<table>/`."""
-    return f"{dataset}/{table}/"
-
-
-def staged_key(dataset: str, table: str, load_id: str, file_id: str, file_format: str) -> str:
-    return f"{table_prefix(dataset, table)}{load_id}.{file_id}.{REMOTE_EXTENSIONS[file_format]}"
 
 
 def manifest_key(dataset: str, table: str, load_id: str, file_id: str) -> str:
@@ -89,7 +81,7 @@ class StagedCopy:
         pairs = []
         for entry in spec["files"]:
             name = JobFileName.parse(entry["name"])
-            pairs.append((folder / entry["name"], staged_key(dataset, table.name, load_id, name.file_id, file_format)))
+            pairs.append((folder / entry["name"], data_key(dataset, table.name, load_id, name.file_id, file_format)))
         target = client.target_of(schema, table.name)
         sizes = self.bucket.put_files(pairs)
         entries = []
@@ -100,6 +92,7 @@ class StagedCopy:
             entries.append(entry)
         manifest = manifest_key(dataset, table.name, load_id, job.file_id)
         self.bucket.put_bytes(orjson.dumps({"entries": entries}), manifest)
+        crash_point("load.staged_uploaded")
         expected = sum(int(e["rows"]) for e in spec["files"])
         has_json = any(c.data_type == "json" for c in table.complete_columns())
         auth = authorization(self.settings, self.bucket, client.lit)  # frozen right before the COPY
@@ -129,6 +122,7 @@ class StagedCopy:
                     f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
                     f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
                 )
+                crash_point("load.staged_copied")
         finally:
             for s in added:
                 transport._secrets.remove(s)
@@ -164,6 +158,7 @@ class StagedCopy:
         """Delete the staged files and manifests of `tables` (this load's and earlier failed ones')."""
         if getattr(self.settings, "keep_staged_files", False):
             return
+        crash_point("load.staged_cleanup")
         for table in tables:
             try:
                 self.bucket.delete_prefix(table_prefix(self.client.dataset_name, table))
