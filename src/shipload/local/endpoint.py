@@ -116,7 +116,11 @@ class LocalEndpoint:
         return {"running": all(s["alive"] for s in state.values()), "services": state}
 
     # -- up / down ----------------------------------------------------------------------------------
-    def up(self, proxy_port: int | None = None) -> EndpointInfo:
+    def up(self, proxy_port: int | None = None, log_rewritten: bool | None = None) -> EndpointInfo:
+        """Start (or return the running endpoint). `log_rewritten` (default: the environment variable
+        SHIPLOAD_LOCAL_LOG_REWRITTEN=1) adds the SQL sent to PostgreSQL to the statement log."""
+        if log_rewritten is None:
+            log_rewritten = os.environ.get("SHIPLOAD_LOCAL_LOG_REWRITTEN", "") in ("1", "true", "yes")
         current = self.status()
         if current["running"]:
             info = self.info()
@@ -133,6 +137,7 @@ class LocalEndpoint:
         try:
             pg = PostgresServer(self.folder / "postgres", admin_password)
             pg.start()
+            self._link_server_log(pg)
             pids["postgres"] = pg.pid or 0
             self._save_partial(pids, pg)
             self._prepare_database(pg)
@@ -156,7 +161,7 @@ class LocalEndpoint:
                 "listen_host": "127.0.0.1", "listen_port": port, "upstream_host": "127.0.0.1",
                 "upstream_port": pg.port, "s3_endpoint": s3.endpoint_url,
                 "iam_roles": {IAM_ROLE: list(WRITER[1:]), READ_ONLY_ROLE: list(READER[1:])},
-                "spool_dir": str(spool), "statement_log": info.statement_log,
+                "spool_dir": str(spool), "statement_log": info.statement_log, "log_rewritten": log_rewritten,
                 "admin_dsn": {"host": "127.0.0.1", "port": pg.port, "user": "postgres", "password": admin_password,
                               "dbname": DATABASE},
             }
@@ -167,6 +172,16 @@ class LocalEndpoint:
         except BaseException:
             self.down()
             raise
+
+    def _link_server_log(self, pg: PostgresServer) -> None:
+        """PostgreSQL's own log, reachable as `postgres.log` in the endpoint folder (as root the
+        server's files live in a folder the postgres user owns)."""
+        link = self.folder / "postgres.log"
+        if pg.log_file == link:
+            return
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(pg.log_file)
 
     def _admin_password(self) -> str:
         """The Postgres superuser's password: made once, kept with the data across down/up."""
@@ -210,7 +225,8 @@ class LocalEndpoint:
             return
         conn = admin("template1")
         with conn.cursor() as cur:
-            cur.execute(resources.files("shipload.local").joinpath("compat.sql").read_text("utf-8"))
+            for script in ("compat.sql", "catalog.sql"):  # catalog.sql: Redshift's catalog views
+                cur.execute(resources.files("shipload.local").joinpath(script).read_text("utf-8"))
         conn.close()
         conn = admin("postgres")
         with conn.cursor() as cur:

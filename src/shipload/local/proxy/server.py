@@ -14,9 +14,7 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 import struct
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,17 +22,16 @@ from typing import Any
 
 import orjson
 
-from shipload.local.proxy import wire
+from shipload.local.proxy import results, wire
 from shipload.local.proxy.copy_s3 import S3Reader, SpoolResult, parse_copy, spool_call
-from shipload.local.proxy.rewrite import Emulated, Statement, error_sql, rewrite_sql
-from shipload.local.proxy.sqltokens import render, tokenize
+from shipload.local.proxy.rewrite import REDSHIFT_VERSION, Emulated, Statement, error_sql, rewrite_sql
+from shipload.local.proxy.statement_log import LogState, StatementLog
 
 log = logging.getLogger("shipload.local.proxy")
 
 #: startup parameters Postgres understands; the rest (redshift_connector sends several) are dropped
 KNOWN_STARTUP = {"user", "database", "options", "application_name", "client_encoding", "datestyle", "timezone",
                  "extra_float_digits", "search_path", "intervalstyle", "replication"}
-REDSHIFT_VERSION = "8.0.2"
 #: statements Redshift refuses inside a transaction block
 IN_BLOCK_ERRORS = {
     "append": "ALTER TABLE APPEND can't run inside a transaction block",
@@ -54,6 +51,7 @@ class ProxyConfig:
     spool_dir: str
     statement_log: str
     admin_dsn: dict[str, Any]  # superuser connection for writing stl_load_errors
+    log_rewritten: bool = False  # the statement log also shows the SQL sent to PostgreSQL
 
     @classmethod
     def load(cls, path: Path) -> ProxyConfig:
@@ -81,50 +79,17 @@ class Connection:
     #: a TRUNCATE parsed inside a block (extended protocol): "parsed", then "executed" after its Execute
     truncate: str | None = None
     copies: deque[CopyTransform] = field(default_factory=deque)
-
-
-class StatementLog:
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def write(self, conn: Connection, protocol: str, statements: list[Statement]) -> None:
-        with open(self.path, "ab") as out:
-            for st in statements:
-                entry = {"t": round(time.time(), 6), "conn": conn.cid, "db": conn.database, "protocol": protocol,
-                         "sql": masked(st.original)}
-                out.write(orjson.dumps(entry) + b"\n")
-
-
-_SECRET_OPTIONS = re.compile(r"CREDENTIALS|SECRET_ACCESS_KEY|SESSION_TOKEN", re.IGNORECASE)
-
-
-def masked(sql: str) -> str:
-    """`sql` with secrets in COPY credentials replaced by ***."""
-    if not _SECRET_OPTIONS.search(sql[:65536]):
-        return sql  # nothing to mask (and big INSERTs are not tokenized)
-    tokens = tokenize(sql)
-    sig = [t for t in tokens if t.significant]
-    for k, tok in enumerate(sig[:-1]):
-        up = tok.upper
-        nxt = sig[k + 1] if not sig[k + 1].is_word("AS") else (sig[k + 2] if k + 2 < len(sig) else sig[k + 1])
-        if nxt.kind != "string":
-            continue
-        if up in ("SECRET_ACCESS_KEY", "SESSION_TOKEN"):
-            nxt.text = "'***'"
-        elif up == "CREDENTIALS":
-            parts = []
-            for part in nxt.text[1:-1].split(";"):
-                key, eq, _ = part.partition("=")
-                parts.append(part if key.strip().lower() in ("aws_access_key_id", "aws_iam_role") else f"{key}{eq}***")
-            nxt.text = "'" + ";".join(parts) + "'"
-    return render(tokens)
+    log: LogState = field(default_factory=LogState)
+    #: the current result: indexes of its SUPER columns, and the result formats of the last Bind
+    supers: set[int] = field(default_factory=set)
+    formats: list[int] = field(default_factory=list)
 
 
 class Proxy:
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.reader = S3Reader(config.s3_endpoint, config.iam_roles)
-        self.statement_log = StatementLog(config.statement_log)
+        self.statement_log = StatementLog(config.statement_log, config.log_rewritten)
         Path(config.spool_dir).mkdir(parents=True, exist_ok=True)
 
     async def serve(self) -> None:
@@ -165,6 +130,7 @@ class Proxy:
         except Exception:
             log.exception("connection %s failed", conn.cid)
         finally:
+            self.statement_log.closed(conn.log)
             for writer in (cwriter, swriter):
                 if writer is not None:
                     with contextlib.suppress(Exception):
@@ -195,6 +161,9 @@ class Proxy:
                 if conn.truncate == "executed":
                     conn.truncate = None
                     self.inject(conn, swriter, "BEGIN")
+            elif kind == b"B":
+                conn.formats = results.bind_result_formats(body)
+                swriter.write(wire.message(kind, body))
             elif kind == b"E":
                 if conn.truncate == "parsed":
                     conn.truncate = "executed"
@@ -218,10 +187,12 @@ class Proxy:
         statements = rewrite_sql(sql)
         if not statements:
             return sql, False
-        self.statement_log.write(conn, "Q", statements)
+        conn.formats = []
         in_block = conn.status in ("T", "E")
         out: list[str] = []
         for st in statements:
+            self.statement_log.received(conn.log, conn.cid, conn.database, "Q", st.original, st.sql,
+                                        replies=2 if st.kind == "truncate" and in_block else 1)
             if st.kind == "copy":
                 if len(statements) > 1:
                     out.append(error_sql("the local endpoint runs COPY only as a statement of its own", "0A000"))
@@ -248,7 +219,7 @@ class Proxy:
         if len(statements) != 1:
             return [], query
         st = statements[0]
-        self.statement_log.write(conn, "P", statements)
+        self.statement_log.received(conn.log, conn.cid, conn.database, "P", st.original, st.sql)
         in_block = conn.status in ("T", "E")
         if st.kind == "copy":
             return [], await self.copy(conn, st, extended=True)
@@ -288,15 +259,35 @@ class Proxy:
             if kind == b"Z" and mode == "pass_in_block":
                 body = b"T"
             out = self.transform(conn, kind, body)
+            if kind in (b"C", b"I", b"E", b"Z"):
+                self._observe(conn, out)
             if out:
                 cwriter.write(out)
                 if kind in (b"Z", b"C", b"E"):
                     await cwriter.drain()
 
+    def _observe(self, conn: Connection, out: bytes) -> None:
+        """Tell the statement log what the client is about to see."""
+        if not out:
+            return
+        kind, body = out[:1], out[5:]
+        if kind == b"E":
+            self.statement_log.observe(conn.log, kind, fields=wire.parse_fields(body))
+        elif kind == b"C":
+            self.statement_log.observe(conn.log, kind, tag=body.rstrip(b"\x00").decode("utf-8", "replace"))
+        else:
+            self.statement_log.observe(conn.log, kind)
+
     def transform(self, conn: Connection, kind: bytes, body: bytes) -> bytes:
         if kind == b"Z":
             conn.status = body.decode()
             return wire.message(kind, body)
+        if kind == b"T" and not conn.copies:
+            body, supers = results.row_description(body)
+            conn.supers = set(supers)
+            return wire.message(kind, body)
+        if kind == b"D" and conn.supers and not conn.copies:
+            return wire.message(kind, results.data_row(body, conn.supers, results.format_is_binary(conn.formats)))
         if kind == b"S":
             name, _, value = body.partition(b"\x00")
             if name == b"server_version":
