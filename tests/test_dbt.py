@@ -247,3 +247,16 @@ def test_get_venv_creates_an_isolated_environment_once(package_dir: Path) -> Non
     results = shipload.dbt.package(pipeline, package_dir, venv=env).run_all()
     assert {r.status for r in results} == {"success"}
     assert model_rows(pipeline) == expected_per_player_month([(2023, 10), (2023, 11)], 2)
+
+
+def test_chess_dbt_example_runs(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = dict(os.environ, SHIPLOAD_PIPELINES_DIR=str(tmp_path / "pipelines"))
+    done = subprocess.run([sys.executable, str(EXAMPLE / "chess_dbt.py")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "model games_per_player_month: success" in done.stdout
+    for (user, month), (games, wins, _, _) in expected_per_player_month([(2023, 10), (2023, 11)], 10).items():
+        assert f"{user} {month} {games} {wins}" in done.stdout
