@@ -1,4 +1,8 @@
-"""SIGKILL at any step, then a rerun: every row is loaded exactly once, on every destination."""
+"""SIGKILL at every named step, then a rerun: every row is loaded exactly once, on every destination.
+
+Each case runs the crash worker (tests/crash_worker.py) in a subprocess with SHIPLOAD_CRASH_AT set,
+which kills it at that point (`shipload.utils.faults.crash_point`), then runs it again without, and
+checks the destination with `exactly_once.check_exactly_once`."""
 
 from __future__ import annotations
 
@@ -11,63 +15,85 @@ from pathlib import Path
 import pytest
 
 import shipload
-from conftest import table_rows
+from exactly_once import check_exactly_once
 
 N = 3000
 WORKER = Path(__file__).with_name("crash_worker.py")
-CRASH_POINTS = [
-    "extract.done",
-    "normalize.page:3",
-    "normalize.renamed",
-    "load.job_committed:1",
-    "load.job_moved:1",
-    "load.before_complete",
-    "load.package_committed",
+
+#: points every scenario passes; `<point>:<n>` is the n-th time execution passes it
+COMMON_POINTS = [
+    "extract.page:3",            # during extract
+    "extract.done",              # between extract and normalize
+    "normalize.page:2",          # mid-normalize, main process
+    "normalize.renamed",         # normalized package in place, extracted one not yet removed
+    "load.job_committed:1",      # a job committed, its file not yet moved
+    "load.job_moved:2",          # after some load jobs
+    "load.before_complete",      # between the last job and the package commit
+    "load.package_committed",    # package committed, local state not yet written
+    "pipeline.state_saved",      # local state written, package not yet moved to loaded/
 ]
+#: points passed only where the package commit writes state (append: the incremental cursor moved)
+STATE_POINTS = ["load.state_inserted"]
+#: points passed only by dispositions with follow-up SQL (merge, scd2)
+FOLLOWUP_POINTS = ["load.followup_sql:1", "load.followup_sql:2"]
+
+CASES = (
+    [("append", p) for p in COMMON_POINTS + STATE_POINTS]
+    + [("merge", p) for p in COMMON_POINTS + FOLLOWUP_POINTS]
+    + [("scd2", p) for p in COMMON_POINTS + FOLLOWUP_POINTS]
+)
 
 
-def run_worker(crash_at: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+def marks_for(scenario: str, crash_at: str) -> list[pytest.MarkDecorator]:
+    """merge and scd2 at points whose code is the same as append's are the `slow` part."""
+    return [pytest.mark.slow] if scenario != "append" and not crash_at.startswith(("load.followup", "load.before")) else []
+
+
+PARAMS = [pytest.param(s, p, marks=marks_for(s, p), id=f"{s}-{p}") for s, p in CASES]
+
+
+def run_worker(crash_at: str | None, destination: str, scenario: str, version: int = 1) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("SHIPLOAD_CRASH_AT", None)
     if crash_at:
         env["SHIPLOAD_CRASH_AT"] = crash_at
     env["PYTHONPATH"] = str(WORKER.parent)
-    return subprocess.run([sys.executable, str(WORKER), str(N), *args], env=env, capture_output=True, text=True, timeout=120)
+    env["NORMALIZE__WORKERS"] = "2"  # the forked normalize worker runs even on a one-core machine
+    return subprocess.run([sys.executable, str(WORKER), str(N), destination, scenario, str(version)],
+                          env=env, capture_output=True, text=True, timeout=180)
 
 
-@pytest.mark.parametrize("crash_at", CRASH_POINTS)
-def test_kill_then_rerun_loads_every_row_once(destination: str, crash_at: str) -> None:
-    killed = run_worker(crash_at, destination)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    rerun = run_worker(None, destination)
+def crash_and_rerun(destination: str, scenario: str, crash_at: str) -> dict[str, int]:
+    version = 1
+    if scenario != "append":  # a first version loads cleanly; the crash hits the changes
+        first = run_worker(None, destination, scenario, 1)
+        assert first.returncode == 0, first.stderr
+        version = 2
+    killed = run_worker(crash_at, destination, scenario, version)
+    assert killed.returncode == -signal.SIGKILL, f"not killed at {crash_at}:\n{killed.stderr[-3000:]}"
+    rerun = run_worker(None, destination, scenario, version)
     assert rerun.returncode == 0, rerun.stderr
-    p = shipload.pipeline("crashy_append", destination=destination)
-    assert table_rows(p, "games", "count(*), count(DISTINCT id)")[0] == (N, N)
-    moves = sum(i % 5 for i in range(N))
-    got = table_rows(p, "games__moves", "count(*), count(DISTINCT _sl_parent_id || '-' || CAST(_sl_list_idx AS VARCHAR))")
-    assert got[0] == (moves, moves)
-    loads = table_rows(p, "_sl_loads", "load_id, count(*)", where="1 = 1 GROUP BY load_id")
-    assert loads and all(n == 1 for _, n in loads)  # one commit row per package, never two
-    # a third run finds nothing new and loads nothing
-    assert run_worker(None, destination).returncode == 0
-    assert table_rows(p, "games", "count(*)")[0][0] == N
+    p = shipload.pipeline(f"crashy_{scenario}", destination=destination)
+    counts = check_exactly_once(p, scenario, N)
+    if scenario == "append":  # one more run finds nothing new and changes nothing
+        assert run_worker(None, destination, scenario, version).returncode == 0
+        assert check_exactly_once(p, scenario, N) == counts
+    return counts
 
 
-@pytest.mark.parametrize("crash_at", ["load.job_committed:1", "load.before_complete", "load.package_committed"])
-def test_kill_during_merge_then_rerun_merges_once(destination: str, crash_at: str) -> None:
-    assert run_worker(None, destination, "merge", "1").returncode == 0
-    killed = run_worker(crash_at, destination, "merge", "2")
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    rerun = run_worker(None, destination, "merge", "2")
-    assert rerun.returncode == 0, rerun.stderr
-    p = shipload.pipeline("crashy_merge", destination=destination)
-    rows = dict(table_rows(p, "games", "id, white"))
-    assert len(rows) == N
-    assert all(rows[i] == f"p{i}-v{1 if i < N // 4 else 2}" for i in range(N))
-    with p.sql_client() as c:
-        moves = c.query(
-            f"SELECT g.id, m.san FROM {c.table('games__moves')} AS m JOIN {c.table('games')} AS g "
-            "ON m._sl_root_id = g._sl_id"
-        )[1]
-    assert len(moves) == sum(i % 5 for i in range(N)) == table_rows(p, "games__moves", "count(*)")[0][0]
-    assert all(san == f"v{1 if gid < N // 4 else 2}" for gid, san in moves)
+@pytest.mark.parametrize(("scenario", "crash_at"), PARAMS)
+def test_kill_then_rerun_loads_every_row_once(destination: str, scenario: str, crash_at: str) -> None:
+    crash_and_rerun(destination, scenario, crash_at)
+
+
+@pytest.mark.parametrize("scenario", ["append", "merge"])
+def test_normalize_worker_killed_main_process_redoes_its_pages(destination: str, scenario: str) -> None:
+    """The forked normalize worker is killed: the run itself finishes (its pages redone by the main
+    process), every row once."""
+    if scenario == "merge":
+        assert run_worker(None, destination, scenario, 1).returncode == 0
+    version = 2 if scenario == "merge" else 1
+    run = run_worker("normalize.worker_page:1", destination, scenario, version)
+    assert run.returncode == 0, run.stderr
+    assert "the second process failed; its pages are normalized again here" in run.stderr
+    check_exactly_once(shipload.pipeline(f"crashy_{scenario}", destination=destination), scenario, N)

@@ -143,3 +143,20 @@ def test_user_sql_job_runs_after_the_data_in_one_transaction(destination: str) -
         p.run(broken())
     assert "no_such_table" in str(err.value)
     assert len(table_rows(p, "t")) == 3  # the DELETE was rolled back with the failing statement
+
+
+def test_several_new_columns_and_variants_in_one_load(destination: str) -> None:
+    """Issue 13 B: a load that adds two or more ordinary columns, and two or more variant columns,
+    to an existing table migrates it (DuckDB allows one ALTER command per statement)."""
+    p = shipload.pipeline("evolve2", destination=destination)
+    p.run([{"id": 1, "n": 5}], table_name="t")
+    p.run([{"id": 2, "n": 6, "a": "x", "b": 2.5, "c": True}], table_name="t")
+    p.run([{"id": 3, "n": "seven", "a": 7, "b": "half", "c": False}], table_name="t")
+    with p.sql_client() as c:
+        cols = c.reflect(["t"])["t"]
+    assert {"a", "b", "c", "n__v_text", "b__v_text"} <= set(cols)
+    assert table_rows(p, "t", "id, n, n__v_text, a, b, b__v_text, c", order_by="id") == [
+        (1, 5, None, None, None, None, None),
+        (2, 6, None, "x", 2.5, None, True),
+        (3, None, "seven", "7", None, "half", False),
+    ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shipload.cli import local
+from shipload.cli import init, local
 from shipload.exceptions import ShiploadError
 
-COMMANDS = (local,)
+COMMANDS = (init, local)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,8 @@ class Destination:
     name: str
     credentials: Any = None
     config: dict[str, Any] | None = None
+    #: a staging destination (the filesystem) whose bucket this one loads from with COPY
+    staging: Destination | None = None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -44,8 +46,19 @@ class Destination:
         impl = _impl(self.name)
         credentials = self.resolve_credentials(pipeline_name)
         if impl.get("settings") is not None:
-            return impl["client"](credentials, dataset_name, self.settings(pipeline_name))
-        return impl["client"](credentials, dataset_name)
+            client = impl["client"](credentials, dataset_name, self.settings(pipeline_name))
+        else:
+            client = impl["client"](credentials, dataset_name)
+        if self.staging is not None:
+            client.attach_staging(self.staging.bucket(pipeline_name))
+        return client
+
+    def bucket(self, pipeline_name: str) -> Any:
+        """The bucket of a filesystem destination (its staging role)."""
+        impl = _impl(self.name)
+        if "bucket" not in impl:
+            raise UnknownDestination(f"destination {self.name!r} cannot be a staging destination; use 'filesystem'")
+        return impl["bucket"](self.resolve_credentials(pipeline_name), self.settings(pipeline_name))
 
     def __repr__(self) -> str:
         return f"Destination({self.name!r})"
@@ -82,7 +95,19 @@ def _redshift() -> dict[str, Any]:
     }
 
 
-_IMPLS = {"duckdb": _duckdb, "postgres": _postgres, "redshift": _redshift}
+def _filesystem() -> dict[str, Any]:
+    from shipload.destinations.filesystem import client, config
+
+    return {
+        "capabilities": lambda: client.CAPABILITIES,
+        "credentials": lambda: config.AwsCredentials,
+        "settings": lambda: config.FilesystemSettings,
+        "client": client.FilesystemClient,
+        "bucket": client.settings_bucket,
+    }
+
+
+_IMPLS = {"duckdb": _duckdb, "postgres": _postgres, "redshift": _redshift, "filesystem": _filesystem}
 
 
 def _impl(name: str) -> dict[str, Any]:
@@ -103,3 +128,13 @@ def as_destination(value: Any) -> Destination:
         _impl(value)
         return Destination(value)
     raise UnknownDestination(f"destination must be a name or a Destination, got {type(value).__name__}")
+
+
+def as_staging(destination: Destination, value: Any) -> Destination:
+    """The staging destination for `destination` (only a filesystem, for destinations that COPY)."""
+    staging = as_destination(value)
+    if not destination.capabilities.supported_staging_file_formats:
+        raise UnknownDestination(f"destination {destination.name!r} loads without staging; leave staging out")
+    if staging.name != "filesystem":
+        raise UnknownDestination(f"staging={staging.name!r}: the staging destination is 'filesystem' (an S3 bucket)")
+    return staging

@@ -22,6 +22,7 @@ from shipload.packages.storage import PipelineStorage
 from shipload.schema.hints import column_hints_as_dicts
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.types import py_type_to_data_type
+from shipload.utils.faults import crash_point
 from shipload.utils.files import fsync_dir, write_json
 from shipload.utils.gcpause import paused_gc
 from shipload.utils.ids import new_file_id, new_load_id
@@ -61,6 +62,7 @@ class _TableFile:
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise _unstorable(self.table, page) or TerminalError(f"table {self.table!r}: {exc}") from None
         self._pages += 1
+        crash_point("extract.page")
 
     def close(self) -> None:
         if self.buffer:

@@ -265,8 +265,11 @@ def source(
     name: str | None = None,
     max_table_nesting: int | None = None,
     schema_contract: str | dict[str, str] | None = None,
+    detections: list[str] | None = None,
 ) -> Any:
-    """Decorate a function returning resources (or a list of them) as a source factory."""
+    """Decorate a function returning resources (or a list of them) as a source factory.
+
+    `detections` sets the source schema's detections (see shipload.schema.detections)."""
 
     def wrap(f: Callable[..., Any]) -> Callable[..., Source]:
         sname = name or f.__name__
@@ -277,7 +280,8 @@ def source(
             if isinstance(produced, Resource):
                 produced = [produced]
             resources = [r if isinstance(r, Resource) else resource(r, name=f"{sname}_data") for r in produced]
-            hints = _hints_from_kwargs(max_table_nesting=max_table_nesting, schema_contract=schema_contract)
+            hints = _hints_from_kwargs(max_table_nesting=max_table_nesting, schema_contract=schema_contract,
+                                       detections=detections)
             return Source(sname, list(resources), hints)
 
         return make

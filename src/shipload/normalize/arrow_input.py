@@ -72,27 +72,14 @@ class ArrowNormalizer:
                     raise SchemaError(f"table {table_name!r}, column {col.name!r}: Arrow data cannot be cast to {col.data_type}: {exc}") from None
             else:
                 arrays.append(pa.nulls(n, target))
-        out = pa.Table.from_arrays(arrays, names=[c.name for c in wanted])
         policy = self.pages.text_policy
-        if policy is not None:  # byte-sized text columns: measured in Arrow, without Python strings
-            for col in wanted:
-                if col.data_type == "text" and n:
-                    self._size_text(table_name, col, out, policy)
+        if policy is not None:  # byte-sized text columns: the one text-sizing path, measured in Arrow
+            arrays = [policy.apply_arrow(table_name, col, arr) if col.data_type == "text" else arr
+                      for col, arr in zip(wanted, arrays, strict=True)]
+        out = pa.Table.from_arrays(arrays, names=[c.name for c in wanted])
         if not pool.write_arrow(table, out):
             columns = {name: out.column(name).to_pylist() for name in out.column_names}
             pool.write(table, columns, n)
-
-
-    @staticmethod
-    def _size_text(table_name: str, col: Column, data: pa.Table, policy: Any) -> None:
-        lengths = pc.binary_length(data.column(col.name))
-        longest = pc.max(lengths).as_py() or 0
-        if longest > policy.max_bytes:
-            values = data.column(col.name).to_pylist()
-            policy.apply(table_name, col, values, lambda i: f"row {i + 1} of the Arrow table")
-            return
-        if longest > (col.precision or 0):
-            col.precision = policy.size_for(longest)
 
 
 def _dumps(value: Any) -> str:

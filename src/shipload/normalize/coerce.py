@@ -10,7 +10,7 @@ Documented coercions (anything else goes to a variant column ``<col>__v_<type>``
 | decimal | Decimal fitting (precision, scale) | int fitting -> Decimal; Decimal with extra zero digits -> rounded |
 | wei | int, Decimal fitting (precision, 0) | |
 | bool | bool | |
-| timestamp | datetime | ISO 8601 str -> datetime; naive values in a tz column are taken as UTC; aware values in a naive column are converted to UTC |
+| timestamp | datetime | ISO 8601 str -> datetime; int, float -> unix epoch seconds (UTC); naive values in a tz column are taken as UTC; aware values in a naive column are converted to UTC |
 | date | date (not datetime) | ISO 8601 date str -> date |
 | time | time | ISO 8601 time str -> time |
 | binary | bytes | bytearray, memoryview -> bytes |
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shipload.schema.detections import parse_iso_timestamp
 from shipload.schema.schema import Column
 from shipload.schema.types import py_type_to_data_type
 
@@ -94,8 +95,19 @@ def _from_iso(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
     return convert
 
 
-def _parse_timestamp(v: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(v[:-1] + "+00:00" if v.endswith("Z") else v)
+def _to_timestamp(v: Any) -> dt.datetime:
+    """ISO 8601 text, or an int/float taken as unix epoch seconds (UTC)."""
+    if isinstance(v, str):
+        try:
+            return parse_iso_timestamp(v)
+        except ValueError:
+            raise NoFit from None
+    if type(v) in (int, float):
+        try:
+            return dt.datetime.fromtimestamp(v, _UTC)
+        except (OverflowError, OSError, ValueError):
+            raise NoFit from None
+    raise NoFit
 
 
 def _to_binary(v: Any) -> bytes:
@@ -113,7 +125,7 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "bigint": _to_bigint,
     "double": _to_double,
     "bool": _fail,
-    "timestamp": _from_iso(_parse_timestamp),
+    "timestamp": _to_timestamp,
     "date": _from_iso(dt.date.fromisoformat),
     "time": _from_iso(dt.time.fromisoformat),
     "binary": _to_binary,

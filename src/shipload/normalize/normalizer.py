@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import shutil
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ class Normalizer:
         max_bytes_per_file: int = 128 * 1024 * 1024,
         text_policy: TextPolicy | None = None,
         workers: int | None = None,
+        package_hook: Any = None,
     ) -> None:
         self.storage = storage
         self.choose_format = choose_format  # callable(Schema, Table) -> file format name
@@ -76,6 +78,8 @@ class Normalizer:
         self.max_bytes_per_file = max_bytes_per_file
         self.text_policy = text_policy
         self.workers = workers if workers is not None else default_workers()
+        #: callable(package folder, schema), run on the finished package before it is published
+        self.package_hook = package_hook
 
     @paused_gc()
     def normalize(self, extracted: Path, live_schema: Schema) -> tuple[LoadPackage, Schema, dict[str, int]]:
@@ -113,6 +117,8 @@ class Normalizer:
         state["replace_tables"] = sorted(
             t for t in hints if t in schema.tables and schema.write_disposition(t) == "replace"
         )
+        if self.package_hook is not None:
+            self.package_hook(work, schema)
         package.save_state(state)
         write_json(work / "schema.json", schema.to_dict())
         target = self.storage.folder("load", "normalized") / load_id
@@ -158,7 +164,13 @@ class Normalizer:
 
     def _worker(self, files: list[Path], schema: Schema, load_id: str, folder: Path, send: Any) -> None:
         try:
-            part = self._run_files(files, schema, load_id, folder)
+            parent = os.getppid()
+
+            def orphaned() -> None:  # the main process was killed: stop, its rerun starts over
+                if os.getppid() != parent:
+                    os._exit(1)
+
+            part = self._run_files(files, schema, load_id, folder, page_point="normalize.worker_page", on_page=orphaned)
             send.send(("ok", schema.to_dict(), part.row_counts, sorted(part.new_tables)))
         except BaseException:
             send.send(("error", traceback.format_exc()))
@@ -166,7 +178,10 @@ class Normalizer:
             send.close()
             os._exit(0)
 
-    def _run_files(self, files: list[Path], schema: Schema, load_id: str, folder: Path) -> _Part:
+    def _run_files(
+        self, files: list[Path], schema: Schema, load_id: str, folder: Path, page_point: str = "normalize.page",
+        on_page: Callable[[], None] | None = None,
+    ) -> _Part:
         pool = self._pool(schema, folder)
         pages = TablePageNormalizer(schema, load_id, self.text_policy)
         flatteners: dict[str, RelationalNormalizer] = {}
@@ -185,7 +200,9 @@ class Normalizer:
                     if done is not None:
                         cols, kept = done
                         pool.write(schema.tables[table_name], cols, kept)
-                crash_point("normalize.page")
+                crash_point(page_point)
+                if on_page is not None:
+                    on_page()
         pool.close()
         return _Part(dict(pool.row_counts), set(pages.new_tables))
 

@@ -6,14 +6,15 @@ the values of all items are gathered in one list; a list holding only scalars is
 dicts in it are flattened into ``key__*`` columns the same way, lists become child rows. Child rows
 carry ``_sl_parent_id`` (the parent's ``_sl_id``), ``_sl_list_idx`` (position in the list) and, for
 merge tables, ``_sl_root_id`` (the root row's ``_sl_id``). Lists of scalars give a ``value``
-column; a list inside a list gives a child table named ``<child>__list``."""
+column; a list inside a list gives a child table named ``<child>__list``. A root item that is not a
+dict is stored the same way, as the ``value`` column of its row."""
 
 from __future__ import annotations
 
 from itertools import chain
 from typing import Any
 
-from shipload.exceptions import IdentifierCollisionError, TerminalError
+from shipload.exceptions import IdentifierCollisionError
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LIST_IDX_COL, PARENT_ID_COL, ROOT_ID_COL, ROW_ID_COL
 from shipload.utils.ids import RowIdPool, content_row_ids, new_row_ids
@@ -22,6 +23,8 @@ Columns = dict[str, list[Any]]
 #: table -> (columns, row count), root table first, parents before children
 Tables = dict[str, tuple[Columns, int]]
 _NESTED = (dict, list, tuple)
+#: the column that holds items which are not dicts, in root and child tables alike
+VALUE_COL = "value"
 
 
 class RelationalNormalizer:
@@ -86,9 +89,10 @@ class RelationalNormalizer:
 
     @staticmethod
     def _as_dict(item: Any, table: str) -> dict[str, Any]:
+        """A dict as is; any other item (``1``, ``"a"``, ``[1, 2]``) becomes ``{"value": item}``."""
         if isinstance(item, dict):
-            return dict(item)
-        raise TerminalError(f"table {table!r}: items must be dicts, got {type(item).__name__}: {item!r:.200}")
+            return item
+        return {VALUE_COL: item}
 
     def _columns(
         self, items: list[Any], prefix: str, cols: Columns, nest: bool, json_cols: Any,
@@ -158,7 +162,7 @@ class RelationalNormalizer:
                     self._columns([it if type(it) is dict else None for it in items], "", cols, nest, json_cols, grand, False)
                 nested_lists = nest and (list in kinds or tuple in kinds)
                 if kinds - {dict} - ({list, tuple} if nested_lists else set()):
-                    cols["value"] = [None if type(it) is dict or (nested_lists and type(it) in (list, tuple)) else it
+                    cols[VALUE_COL] = [None if type(it) is dict or (nested_lists and type(it) in (list, tuple)) else it
                                      for it in items]
                 if nested_lists:
                     grand.append(("list", [it if type(it) is list or type(it) is tuple else None for it in items]))

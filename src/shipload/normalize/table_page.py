@@ -8,6 +8,7 @@ from typing import Any
 from shipload.exceptions import DataValidationError, TerminalError
 from shipload.normalize.coerce import coerce_column, variant_of
 from shipload.normalize.text_size import TextPolicy
+from shipload.schema.detections import detect, detections_of
 from shipload.schema.schema import (
     LIST_IDX_COL,
     LOAD_ID_COL,
@@ -41,6 +42,7 @@ class TablePageNormalizer:
         self.text_policy = text_policy
         self.new_tables: set[str] = set()
         self._had_tables = any(t.complete_columns() for t in schema.data_tables())
+        self.detections = detections_of(schema.settings)
 
     def contract(self, table: Table) -> dict[str, str]:
         root = self.schema.root_table(table.name) if table.name in self.schema.tables else table
@@ -77,6 +79,7 @@ class TablePageNormalizer:
         is_new_table = table_name in self.new_tables
         columns: Columns = {}
         drop_rows: set[int] = set()
+        label = self._row_label(table, raw, root_ids)
         for key, values in raw.items():
             col = table.columns.get(key)
             if col is None or col.data_type is None:
@@ -87,10 +90,10 @@ class TablePageNormalizer:
                     continue
             values, misfits = coerce_column(values, col)
             if self.text_policy is not None and col.data_type == "text":
-                values = self.text_policy.apply(table_name, col, values, self._row_label(table, raw, root_ids))
+                values = self.text_policy.apply(table_name, col, values, label)
             columns[key] = values
             if misfits:
-                self._variants(table, col, misfits, columns, n, contract, drop_rows)
+                self._variants(table, col, misfits, columns, n, contract, drop_rows, label)
         if root_ids is not None:
             columns[LOAD_ID_COL] = [self.load_id] * n
             columns[ROW_ID_COL] = root_ids
@@ -172,7 +175,8 @@ class TablePageNormalizer:
             return None
         if mode == "discard_value":
             return None
-        data_type = py_type_to_data_type(type(first))
+        detected = detect(self.detections, first) if self.detections else None
+        data_type = detected[0] if detected is not None else py_type_to_data_type(type(first))
         if data_type is None:
             raise TerminalError(
                 f"table {table.name!r}, column {name!r}: cannot store value {first!r:.100} of type "
@@ -180,7 +184,10 @@ class TablePageNormalizer:
             )
         col = hinted or Column(name=name)
         col.data_type = data_type
-        if data_type == "timestamp":
+        if detected is not None:
+            if col.timezone is None and detected[1] is False:
+                col.timezone = False  # an ISO string without offset: a column without time zone
+        elif data_type == "timestamp":
             if col.timezone is None and first.tzinfo is None:
                 col.timezone = False  # naive values: a column without time zone (None means with)
         table.columns[name] = col
@@ -188,7 +195,7 @@ class TablePageNormalizer:
 
     def _variants(
         self, table: Table, col: Column, misfits: dict[int, Any], columns: Columns, n: int,
-        contract: dict[str, str], drop_rows: set[int],
+        contract: dict[str, str], drop_rows: set[int], label: Any,
     ) -> None:
         mode = contract["data_type"]
         if mode == "freeze":
@@ -200,6 +207,7 @@ class TablePageNormalizer:
             return
         if mode == "discard_value":
             return
+        touched: list[Column] = []
         for i, v in misfits.items():
             if py_type_to_data_type(type(v)) is None:
                 raise TerminalError(
@@ -214,7 +222,12 @@ class TablePageNormalizer:
             target = columns.get(vname)
             if target is None:
                 target = columns[vname] = [None] * n
+                touched.append(vcol)
             target[i] = stored
+        if self.text_policy is not None:  # variant text is sized and checked like any text column
+            for vcol in touched:
+                if vcol.data_type == "text":
+                    columns[vcol.name] = self.text_policy.apply(table.name, vcol, columns[vcol.name], label)
 
 
 def _system_column(name: str) -> Column:

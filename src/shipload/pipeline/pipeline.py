@@ -12,12 +12,14 @@ from typing import Any
 
 import orjson
 
-from shipload.destinations.registry import Destination, as_destination
+from shipload.config.resolve import resolve_spec
+from shipload.destinations.registry import Destination, as_destination, as_staging
 from shipload.exceptions import PipelineError, PipelineStepFailed, TerminalError
 from shipload.extract.extractor import Extractor
 from shipload.extract.resource import Resource, Source, _is_arrow, resource
 from shipload.load.loader import Loader
 from shipload.normalize.normalizer import Normalizer
+from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rotation
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline.dataset import Dataset
@@ -63,12 +65,8 @@ class Pipeline:
         self.destination: Destination = as_destination(destination)
         if credentials is not None:
             self.destination.credentials = credentials
-        if staging is not None:
-            raise PipelineError(
-                f"staging={staging!r}: S3 staging with COPY is not available in this version yet; "
-                "leave staging out to load with insert_values"
-            )
-        self.staging = staging
+        self.staging: Destination | None = as_staging(self.destination, staging) if staging is not None else None
+        self.destination.staging = self.staging
         suffix = time.strftime("_%Y%m%d%H%M%S") if dev_mode else ""
         self.dataset_name = dataset_name or self._state.get("dataset_name") or f"{pipeline_name}_dataset{suffix}"
         if dev_mode and dataset_name:
@@ -78,6 +76,7 @@ class Pipeline:
         self.max_identifier_length = self.destination.capabilities.max_identifier_length
         self._schemas: dict[str, Schema] = {}
         self.last_load_info: LoadInfo | None = None
+        self._slices: int | None = None
 
     # -- schema -------------------------------------------------------------------------------
     @property
@@ -197,18 +196,24 @@ class Pipeline:
 
     def _choose_format(self, loader_file_format: str | None) -> Any:
         caps = self.destination.capabilities
+        supported = caps.supported_loader_file_formats
+        preferred = caps.preferred_loader_file_format
+        if self.staging is not None:  # staged formats first: they are what staging is for
+            supported = tuple(dict.fromkeys(caps.supported_staging_file_formats + supported))
+            preferred = caps.preferred_staging_file_format or preferred
 
         def choose(schema: Schema, table: Any) -> str:
-            wanted = loader_file_format or schema.root_table(table.name).file_format or caps.preferred_loader_file_format
+            wanted = loader_file_format or schema.root_table(table.name).file_format or preferred
             if wanted == "sql" and loader_file_format == "sql":
                 raise TerminalError(
                     f"table {table.name!r}: 'sql' is the format of SQL job files, not of data; "
-                    f"use one of {[f for f in caps.supported_loader_file_formats if f != 'sql']}"
+                    f"use one of {[f for f in supported if f != 'sql']}"
                 )
-            if wanted not in caps.supported_loader_file_formats:
+            if wanted not in supported:
+                staged = " with staging" if self.staging is not None else ""
                 raise TerminalError(
-                    f"table {table.name!r}: file format {wanted!r} is not supported by {self.destination.name}; "
-                    f"use one of {caps.supported_loader_file_formats}"
+                    f"table {table.name!r}: file format {wanted!r} is not supported by {self.destination.name}{staged}; "
+                    f"use one of {list(supported)}"
                 )
             return wanted
 
@@ -217,9 +222,21 @@ class Pipeline:
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
         dialect = self.destination.capabilities.sql_dialect
-        options = {"dialect": dialect}
+        options: dict[str, Any] = {"dialect": dialect}
+        staged = self.staging is not None
+        caps = self.destination.capabilities
+        fmt = loader_file_format or (caps.preferred_staging_file_format if staged else caps.preferred_loader_file_format)
+        limits = rotation(resolve_spec(NormalizeSettings, ("normalize",), self.pipeline_name), fmt, staged)
+        package_hook = None
+        if staged:
+            from shipload.destinations.redshift.staged_files import StagedPackager
+
+            options["parquet_json_logical_type"] = True
+            options["jsonl_compression_level"] = 1  # staged files travel: always gzip
+            package_hook = StagedPackager(limits.configured, self._slice_count)
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
-                                text_policy=self._text_policy(dialect))
+                                limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
+                                package_hook=package_hook)
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -234,6 +251,18 @@ class Pipeline:
             self._save_schema(schema)
             done.append(package.load_id)
         return done
+
+    def _slice_count(self) -> int:
+        """The cluster's slice count for sizing staged files: setting, else read once, else a fallback."""
+        if self._slices is None:
+            try:
+                with self.destination.client(self.pipeline_name, self.dataset_name) as client:
+                    self._slices = client.slice_count()
+            except Exception as exc:
+                log.warning("could not read the cluster's slice count (%s); sizing staged files for %d slices",
+                            exc, FALLBACK_SLICES)
+                self._slices = FALLBACK_SLICES
+        return self._slices
 
     def _text_policy(self, dialect: Any) -> TextPolicy | None:
         """Byte-sized text columns for destinations whose VARCHAR(n) counts bytes (Redshift)."""
@@ -295,9 +324,11 @@ class Pipeline:
             if stored is not None:
                 self._state["_stored_hash"] = stored["_version_hash"]
         self._save_state()
+        crash_point("pipeline.state_saved")
         target = self.storage.folder("load", "loaded") / package.load_id
         os.replace(package.path, target)
         remove_tree(target / "completed_jobs")
+        remove_tree(target / "staged_files")
 
     def _recover(self) -> None:
         self.storage.clean_incomplete()

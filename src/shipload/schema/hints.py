@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipload.exceptions import SchemaError
+from shipload.schema.detections import SETTINGS_KEY, detections_of
 from shipload.schema.schema import ROW_ID_COL, VALID_FROM_COL, VALID_TO_COL, Column, Schema, Table
 from shipload.schema.types import DATA_TYPES
 
@@ -76,14 +77,18 @@ def apply_hints(schema: Schema, table_name: str, hints: dict[str, Any], resource
     if hints.get("table_extra"):
         for key, value in hints["table_extra"].items():
             table.extra[key] = value
+    if hints.get("detections") is not None:
+        detections = [hints["detections"]] if isinstance(hints["detections"], str) else list(hints["detections"])
+        detections_of({SETTINGS_KEY: detections})  # unknown names are refused here
+        schema.settings[SETTINGS_KEY] = detections
     if hints.get("table_description") is not None:
         table.description = hints["table_description"]
     for spec in column_hints_as_dicts(hints.get("columns")):
-        _apply_column_hint(table, naming.normalize_identifier(spec.pop("name")), spec)
+        _apply_column_hint(table, naming.normalize_reference(spec.pop("name")), spec)
     for hint in ("primary_key", "merge_key"):
         names = _as_list(hints.get(hint))
         if names:
-            normalized = [naming.normalize_identifier(n) for n in names]
+            normalized = [naming.normalize_reference(n) for n in names]
             for col in table.columns.values():
                 setattr(col, hint, col.name in normalized)
             for name in normalized:

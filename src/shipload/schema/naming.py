@@ -42,6 +42,14 @@ class SnakeCaseNaming:
         self._cache[name] = result
         return result
 
+    def normalize_reference(self, name: str) -> str:
+        """A column named in a hint (``playerId``, ``white__eloRating``): each ``__``-separated part
+        normalized like a key, so hints may name nested columns as the data or the table does."""
+        if PATH_SEPARATOR not in name:
+            return self.normalize_identifier(name)
+        parts = [self._snake(p) for p in name.split(PATH_SEPARATOR)]
+        return self.normalize_path(*parts)
+
     def normalize_path(self, *parts: str) -> str:
         """Join already-normalized parts into a nested name (`parent__child`), shortened if needed."""
         joined = PATH_SEPARATOR.join(parts)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import Column, Table
 from shipload.utils.ids import new_file_id
+from shipload.writers.unencodable import unencodable_error
 
 Columns = dict[str, list[Any]]
 
@@ -75,19 +76,30 @@ class WriterPool:
             self._close(table.name)
 
     def write(self, table: Table, columns: Columns, n: int) -> None:
-        if n:
+        start = 0
+        while start < n:  # a page that would overflow the row limit is split across files
             writer = self._writer(table)
-            writer.write(columns, n)
-            self._written(table, writer, n)
+            take = min(n - start, max(1, self.max_rows - writer.rows))
+            part = columns if start == 0 and take == n else {k: v[start : start + take] for k, v in columns.items()}
+            try:
+                writer.write(part, take)
+            except (UnicodeEncodeError, TypeError) as exc:  # orjson's encode error is a TypeError
+                raise unencodable_error(table.name, part) or exc from None
+            self._written(table, writer, take)
+            start += take
 
     def write_arrow(self, table: Table, data: Any) -> bool:
         """Write an Arrow table whose columns match the table; False if the format needs rows."""
         writer = self._writer(table)
         if not hasattr(writer, "write_arrow"):
             return False
-        if len(data):
-            writer.write_arrow(data)
-            self._written(table, writer, len(data))
+        start = 0
+        while start < len(data):
+            writer = self._writer(table)
+            take = min(len(data) - start, max(1, self.max_rows - writer.rows))
+            writer.write_arrow(data if take == len(data) else data.slice(start, take))
+            self._written(table, writer, take)
+            start += take
         return True
 
     def _close(self, table: str) -> None:

@@ -1,5 +1,7 @@
 """Parquet load files: one record batch per page, Arrow types from the schema (timestamps as UTC
-microseconds, decimals with the column's precision, json as text)."""
+microseconds, decimals with the column's precision, json as text; with option
+`parquet_json_logical_type` json columns carry parquet's JSON logical type, which Redshift's COPY
+SERIALIZETOJSON loads into SUPER as objects)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,11 @@ class ParquetWriter(FileWriter):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.schema = pa.schema([pa.field(c.name, arrow_type(c), nullable=True) for c in self.columns])
+        json_type = pa.json_() if self.options.get("parquet_json_logical_type") else None
+        self.schema = pa.schema([
+            pa.field(c.name, json_type if json_type is not None and c.data_type == "json" else arrow_type(c), nullable=True)
+            for c in self.columns
+        ])
         self._sink = pa.OSFile(str(self.path), "wb")
         self._writer = pq.ParquetWriter(
             self._sink, self.schema, compression=self.options.get("parquet_compression", "snappy"),

@@ -32,6 +32,8 @@ class DuckDbDialect(SqlDialect):
     }
     #: DuckDB has no identifier length limit worth enforcing; keep names readable
     max_identifier_length: ClassVar[int] = 255
+    #: "Only one ALTER command per statement is supported": one ADD COLUMN per ALTER TABLE
+    alter_add_multi_column: ClassVar[bool] = False
 
     @classmethod
     def binary_literal(cls, value: bytes) -> str:

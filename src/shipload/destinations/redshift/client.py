@@ -3,25 +3,35 @@ place, table design hints, MERGE upserts, atomic replace from staging or ALTER T
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
 from shipload.destinations.base import Capabilities
 from shipload.destinations.postgres.transport import Psycopg2Transport
-from shipload.destinations.redshift.adapter import table_design
+from shipload.destinations.redshift.adapter import UNALTERABLE_ENCODINGS, table_design, unapplied_design
 from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
+from shipload.destinations.redshift.staged import StagedCopy
+from shipload.destinations.redshift.staged_files import COPY_JOB_FORMAT
 from shipload.destinations.sql.client import SqlJobClient
 from shipload.destinations.sql.followup import uses_staging
-from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.exceptions import ConfigError, DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.normalize.rotation import FALLBACK_SLICES
+from shipload.packages.storage import JobFileName
+from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
+
+log = logging.getLogger("shipload.redshift")
+#: the design of a table without hints
+_NO_DESIGN = {"distkey": None, "sortkey": [], "sortstyle": "compound", "diststyle": None, "encode": {}, "backup": None}
 
 CAPABILITIES = Capabilities(
     preferred_loader_file_format="insert_values",
     supported_loader_file_formats=("insert_values", "sql"),
-    preferred_staging_file_format="jsonl",
-    supported_staging_file_formats=("jsonl", "parquet"),
+    preferred_staging_file_format="parquet",
+    supported_staging_file_formats=("parquet", "jsonl"),
     max_identifier_length=RedshiftDialect.max_identifier_length,
     sql_dialect=RedshiftDialect,
 )
@@ -67,6 +77,38 @@ class RedshiftClient(SqlJobClient):
         session = ["SET enable_case_sensitive_identifier TO true"] if self.settings.case_sensitive else []
         dialect = CaseSensitiveRedshiftDialect if self.settings.case_sensitive else RedshiftDialect
         super().__init__(RedshiftTransport(credentials, session), dialect, dataset_name, CAPABILITIES)
+        #: the pipeline's naming convention, for column names in table design hints
+        self.naming = SnakeCaseNaming(CAPABILITIES.max_identifier_length)
+        self.host = credentials.host
+        self.staged: StagedCopy | None = None
+
+    def slice_count(self) -> int:
+        """`[destination.redshift] slices`, else `SELECT COUNT(*) FROM stv_slices`, else the fallback."""
+        if self.settings.slices:
+            return int(self.settings.slices)
+        try:
+            found = int(self.execute("SELECT COUNT(*) FROM stv_slices")[0][0])
+        except Exception as exc:
+            log.warning("could not read stv_slices (%s); assuming %d slices", exc, FALLBACK_SLICES)
+            return FALLBACK_SLICES
+        return found if found > 0 else FALLBACK_SLICES
+
+    def attach_staging(self, bucket: Any) -> None:
+        """Load parquet/jsonl through this bucket (S3 staging) with one COPY per table per load."""
+        self.staged = StagedCopy(self, bucket, self.settings, self.host)
+
+    def initialize_storage(self) -> None:
+        if self.staged is not None:
+            self.staged.check()  # configuration errors before anything is uploaded
+        super().initialize_storage()
+
+    def run_job(self, schema: Schema, load_id: str, job: JobFileName, path: Path) -> None:
+        if job.file_format != COPY_JOB_FORMAT:
+            return super().run_job(schema, load_id, job, path)
+        if self.staged is None:
+            raise ConfigError(f"package {load_id} was normalized for S3 staging: run the pipeline with "
+                              "staging='filesystem' to load it")
+        self.staged.run(schema, load_id, job, path)
 
     # -- datasets and tables ----------------------------------------------------------------------
     def has_dataset(self, name: str | None = None) -> bool:
@@ -75,13 +117,13 @@ class RedshiftClient(SqlJobClient):
         return super().has_dataset(name)
 
     def column_sql(self, table: Table, col: Column) -> str:
-        encoding = table_design(table)["encode"].get(col.name)
+        encoding = table_design(table, self.naming)["encode"].get(col.name)
         encode = f" ENCODE {encoding}" if encoding else ""
         null = "" if col.nullable else " NOT NULL"
         return f"{self.dialect.quote_identifier(col.name)} {self.dialect.column_type(col)}{encode}{null}"
 
     def table_options_sql(self, table: Table) -> str:
-        design = table_design(table)
+        design = table_design(table, self.naming)
         q = self.dialect.quote_identifier
         parts: list[str] = []
         if design["diststyle"]:
@@ -106,7 +148,7 @@ class RedshiftClient(SqlJobClient):
 
     def migration_sql(self, schema: Schema, tables: list[Table]) -> list[str]:
         for table in tables:  # invalid design hints fail here, before any DDL runs
-            table_design(table)
+            table_design(table, self.naming)
         existing = self.reflect([t.name for t in tables])
         statements = super().migration_sql(schema, tables)
         for table in tables:
@@ -119,13 +161,49 @@ class RedshiftClient(SqlJobClient):
     def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
         if schema.version_hash in self.stored_schema_hashes(schema.name):
             return []
-        widen = self.widening_sql(schema.data_tables())
+        tables = schema.data_tables()
+        for table in tables:  # invalid design hints fail here, before any DDL runs
+            table_design(table, self.naming)
+        self.check_existing_designs(schema, tables)
+        widen = self.widening_sql(tables)
         for sql in widen:  # ALTER COLUMN TYPE may not run inside a transaction block on Redshift
             self.execute(sql)
         return widen + super().update_stored_schema(schema, load_id)
 
+    def check_existing_designs(self, schema: Schema, tables: list[Table]) -> None:
+        """Design hints an existing table does not follow (CREATE TABLE applied the old design):
+        logged with the statement that would apply each, or refused (setting
+        design_hints_on_existing_tables = "fail") before any DDL."""
+        hinted = [t for t in tables if table_design(t, self.naming) != _NO_DESIGN]
+        existing = self.reflect([t.name for t in hinted]) if hinted else {}
+        if not existing:
+            return
+        stored = self.get_stored_schema(schema.name)
+        problems: list[str] = []
+        for table in hinted:
+            have = existing.get(self._fold(table.name))
+            if have is None:
+                continue
+            before = stored.tables.get(table.name) if stored is not None else None
+            old = table_design(before, self.naming) if before is not None else _NO_DESIGN
+            lines = unapplied_design(self.table(table.name), self.dialect.quote_identifier, old,
+                                     table_design(table, self.naming), set(have))
+            if lines:
+                problems.append(f"table {table.name!r} exists, so these design hints cannot be applied to it by "
+                                "CREATE TABLE:\n  " + "\n  ".join(lines))
+        if not problems:
+            return
+        message = "redshift: " + "\n".join(problems)
+        if self.settings.design_hints_on_existing_tables == "fail":
+            raise DestinationTerminalError(
+                message + "\nNothing was changed. Run the statements, or remove the hints, or set "
+                "destination.redshift.design_hints_on_existing_tables = \"warn\" to load anyway.")
+        log.warning("%s\nLoading goes on with the table as it is (run the statements to apply them).", message)
+
     def widening_sql(self, tables: list[Table]) -> list[str]:
-        """ALTER COLUMN ... TYPE VARCHAR(n) for text columns whose data outgrew the table."""
+        """ALTER COLUMN ... TYPE VARCHAR(n) for text columns whose data outgrew the table. Checked
+        first for every table (dependent views, encodings that cannot be altered): nothing runs
+        unless all of it can."""
         sizes = self.varchar_sizes([t.name for t in tables])
         out: list[str] = []
         for table in tables:
@@ -142,10 +220,28 @@ class RedshiftClient(SqlJobClient):
                     f"it: {views}. Recreate them as late-binding views (CREATE VIEW ... WITH NO SCHEMA BINDING) or "
                     "drop them, then run the pipeline again; nothing was changed."
                 )
+            self.check_alterable_encodings(table, grow)
             for col in grow:
                 out.append(f"ALTER TABLE {self.table(table.name)} ALTER COLUMN {self.dialect.quote_identifier(col.name)} "
                            f"TYPE {self.dialect.column_type(col)}")
         return out
+
+    def check_alterable_encodings(self, table: Table, grow: list[Column]) -> None:
+        """Redshift cannot ALTER COLUMN TYPE a column encoded bytedict, runlength, text255 or text32k."""
+        encode = table_design(table, self.naming)["encode"]
+        stuck = [(c, encode[c.name]) for c in grow if encode.get(c.name) in UNALTERABLE_ENCODINGS]
+        if not stuck:
+            return
+        cols = ", ".join(f"{c.name!r} ({e}, to {self.dialect.column_type(c)})" for c, e in stuck)
+        fixes = "; ".join(f"ALTER TABLE {self.table(table.name)} ALTER COLUMN {self.dialect.quote_identifier(c.name)} "
+                          "ENCODE zstd" for c, _ in stuck)
+        raise DestinationTerminalError(
+            f"redshift: table {table.name!r} must widen column(s) {cols}, but Redshift cannot change the type of "
+            f"columns encoded {'/'.join(UNALTERABLE_ENCODINGS)}. Nothing was changed. Change the encoding of the "
+            f"column(s) first ({fixes}) and the encode hint to match (e.g. encode={{{stuck[0][0].name!r}: "
+            "'zstd'}), or give the column its final size from the start (columns={name: {'precision': 65535}}); "
+            "then run the pipeline again (drop_pending_packages() first if the hint changed)."
+        )
 
     def varchar_sizes(self, tables: list[str]) -> dict[str, dict[str, int]]:
         rows = self.column_rows(tables, "character_maximum_length", " AND character_maximum_length IS NOT NULL")
@@ -184,6 +280,9 @@ class RedshiftClient(SqlJobClient):
                 if _appended(root):
                     self.append_from_staging(schema, load_id, root)
         super().complete_package(schema, load_id, tables, state)
+        if self.staged is not None:
+            chains = {t.name for root in self._roots(schema, tables) for t in schema.table_chain(root.name)}
+            self.staged.cleanup(sorted(chains | set(tables)))
 
     def followup_sql(self, schema: Schema, load_id: str, tables: list[str]) -> list[str]:
         builder = self.followup_class(self, schema, load_id)

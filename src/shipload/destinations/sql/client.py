@@ -32,6 +32,7 @@ from shipload.schema.schema import (
     Schema,
     Table,
 )
+from shipload.utils.faults import crash_point
 from shipload.utils.typed import from_tagged, to_tagged
 from shipload.writers.insert_values import statement_prefix
 from shipload.writers.sql_frames import read_frames
@@ -368,8 +369,10 @@ class SqlJobClient(JobClient):
                 return
             for sql in self.followup_sql(schema, load_id, tables):
                 self.execute(sql)
+                crash_point("load.followup_sql")
             if state is not None:
                 self.execute(self._state_insert_sql(state, load_id))
+                crash_point("load.state_inserted")
             values = [load_id, schema.name, 0, self._now(), schema.version_hash]
             self.execute(f"INSERT INTO {self.table(LOADS_TABLE)} ({self._names(LOADS_TABLE)}) VALUES ({self._values(values)})")
 

@@ -118,6 +118,8 @@ def parse_copy(tokens: list[Token]) -> CopyCommand:
             cmd.options[up] = value()
         elif up in ("TRUNCATECOLUMNS", "BZIP2", "LZOP", "ZSTD", "FIXEDWIDTH", "REMOVEQUOTES", "ESCAPE", "FILLRECORD"):
             raise Emulated(f"COPY option {up} is not emulated by the local endpoint", "0A000")
+        elif up == "SERIALIZETOJSON":
+            cmd.options[up] = "on"
         elif up in IGNORED_OPTIONS or tok.kind in ("string", "number"):
             pass
         else:
@@ -253,15 +255,23 @@ class S3Reader:
         elif data[:2] == b"\x1f\x8b" and cmd.format == "JSON":
             raise Emulated(f"Invalid JSON in {url}: the object is gzip-compressed; add GZIP", "XX000")
         if cmd.format == "PARQUET":
-            return parquet_rows(data)
+            return parquet_rows(data, "SERIALIZETOJSON" in cmd.options)
         return json_lines(data, url, cmd.json_option.lower() == "auto ignorecase")
 
 
-def parquet_rows(data: bytes) -> Any:
+def parquet_rows(data: bytes, serialize_json: bool = False) -> Any:
+    """Rows as JSON arrays. With SERIALIZETOJSON, strings of parquet's JSON logical type go in as
+    the JSON they hold (objects land in SUPER as objects), as on Redshift."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(io.BytesIO(data))
-    columns = [col.to_pylist() for col in table.columns]
+    columns = []
+    for col in table.columns:
+        values = col.to_pylist()
+        if serialize_json and isinstance(col.type, pa.JsonType):
+            values = [None if v is None else orjson.Fragment(v) for v in values]
+        columns.append(values)
     dumps = orjson.dumps
     for row in zip(*columns, strict=False):
         yield dumps(list(row), default=_json_default)
