@@ -70,7 +70,7 @@ def test_chess_models_build_on_each_destination(destination: str, package_dir: P
     with pipeline.sql_client() as client:  # a game of a load that never completed: must not be counted
         client.execute(f"INSERT INTO {client.table('players_games')} (uuid, end_time, white__username, "
                        "black__username, white__result, black__result, _sl_load_id, _sl_id) VALUES "
-                       "('orphan', 1700000000, 'Hikaru', 'MagnusCarlsen', 'win', 'resigned', '1.5', 'orphan-id')")
+                       "('orphan', '2023-11-14 22:13:20', 'Hikaru', 'MagnusCarlsen', 'win', 'resigned', '1.5', 'orphan-id')")
 
     runner = shipload.dbt.package(pipeline, package_dir)
     results = runner.run_all(source_tests_selector="source:*")
