@@ -199,17 +199,25 @@ def test_source_tests_fail_before_the_raw_tables_exist(package_dir: Path) -> Non
     assert info.value.command == "test" and "players_games" in str(info.value)
 
 
-def test_seed_and_vars(package_dir: Path) -> None:
+def test_deps_seed_and_vars(package_dir: Path, tmp_path: Path) -> None:
+    helpers = tmp_path / "chess_helpers"  # a local dbt package the project depends on
+    (helpers / "macros").mkdir(parents=True)
+    (helpers / "dbt_project.yml").write_text("name: chess_helpers\nversion: '1.0'\nconfig-version: 2\n")
+    (helpers / "macros" / "sides.sql").write_text("{% macro sides() %}2{% endmacro %}\n")
+    (package_dir / "packages.yml").write_text(f"packages:\n  - local: {helpers}\n")
+    (package_dir / "models" / "uses_dependency.sql").write_text("select {{ chess_helpers.sides() }} as sides\n")
     pipeline = chess_pipeline("duckdb")
     pipeline.run(sample_chess(games_per_month=1))
     runner = shipload.dbt.package(pipeline, package_dir)
+    runner.deps()
+    assert (package_dir / "dbt_packages" / "chess_helpers").exists()
     seeds = runner.seed()
     assert [(s.name, s.status) for s in seeds] == [("result_codes", "success")]
     assert ("checkmated", "loss") in table_rows(pipeline, "result_codes", "result, outcome")
     assert runner.vars(destination_dataset_name="marts") == {"source_dataset_name": "chess_data",
                                                             "destination_dataset_name": "marts"}
     # models into another dataset, reading the pipeline's
-    runner.run_all(destination_dataset_name="chess_marts")
+    assert "uses_dependency" in {r.name for r in runner.run_all(destination_dataset_name="chess_marts")}
     marts = shipload.pipeline("chess_dbt", destination="duckdb", dataset_name="chess_marts")
     assert sum(r[0] for r in table_rows(marts, "games_per_player_month", "games")) == 2 * 1 * 2  # months x games x sides
 
