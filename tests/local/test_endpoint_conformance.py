@@ -124,6 +124,44 @@ def test_super_values_read_back_through_stored_rows(local_redshift: Any, catalog
     assert oids[1] == 4000 and rows == [(1, "[1]"), (2, None), (3, None)]
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_super_array_subscripts_and_navigation_after_them(local_redshift: Any, driver: str) -> None:
+    # brackets navigate arrays, dots navigate structures: c_orders[0].o_orderkey
+    # https://docs.aws.amazon.com/redshift/latest/dg/query-super.html
+    s = f"partiql_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f"CREATE TABLE {s}.customers (id INT, c_orders SUPER)")
+        cur.execute(f"INSERT INTO {s}.customers VALUES (1, JSON_PARSE('[{{\"o_orderkey\": 7}}, {{\"o_orderkey\": 8, "
+                    f"\"lines\": [5, 6]}}]'))")
+        cur.execute(f"SELECT c_orders[0].o_orderkey, cust.c_orders[1].lines[1], c_orders[1] FROM {s}.customers AS cust "
+                    f"WHERE c_orders[0].o_orderkey IS NOT NULL")
+        assert [d[1] for d in cur.description] == [4000, 4000, 4000]
+        assert [tuple(r) for r in cur.fetchall()] == [("7", "6", '{"lines":[5,6],"o_orderkey":8}')]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_super_arrays_unnest_in_from(local_redshift: Any, driver: str) -> None:
+    # FROM t AS c, c.c_orders AS o AT i iterates the array for each row; AT gives the 0-based index
+    # https://docs.aws.amazon.com/redshift/latest/dg/query-super.html
+    s = f"unnest_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f"CREATE TABLE {s}.customers (c_name VARCHAR(10), c_orders SUPER)")
+        cur.execute(f"INSERT INTO {s}.customers VALUES ('ann', JSON_PARSE('[{{\"o_orderkey\": 7}}, {{\"o_orderkey\": 8}}]')), "
+                    f"('bob', JSON_PARSE('[{{\"o_orderkey\": 9}}]'))")
+        cur.execute(f"SELECT c.c_name, orders.o_orderkey AS orderkey, index AS orderkey_index "
+                    f"FROM {s}.customers c, c.c_orders AS orders AT index ORDER BY 1, 3")
+        assert [tuple(r) for r in cur.fetchall()] == [("ann", "7", 0), ("ann", "8", 1), ("bob", "9", 0)]
+        cur.execute("SELECT arr, element FROM (SELECT JSON_PARSE('[[1.5, 2.5], [3.5]]') AS multi_level_array) AS f, "
+                    "f.multi_level_array AS arr, arr AS element ORDER BY 2")
+        assert [tuple(r) for r in cur.fetchall()] == [("[1.5,2.5]", "1.5"), ("[1.5,2.5]", "2.5"), ("[3.5]", "3.5")]
+
+
 # -- catalog views -----------------------------------------------------------------------------------
 
 CATALOG_CASES = {
@@ -274,3 +312,79 @@ def test_statement_log_marks_statements_a_failure_skipped(local_redshift: Any) -
     assert entries[f"{marker}_a"]["outcome"] == "ok"
     assert entries[f"{marker}_b"]["outcome"] == "error" and entries[f"{marker}_b"]["code"] == "22012"
     assert entries[f"{marker}_c"]["outcome"] == "not run"
+
+
+# -- identifiers ---------------------------------------------------------------------------------------
+
+LONG_COLUMN = "c" + "é" * 49 + "x"  # 100 bytes of UTF-8
+LONG_TABLE = "t" * 127
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_identifiers_up_to_127_bytes_load_and_read_back(local_redshift: Any, driver: str) -> None:
+    # identifiers may be up to 127 bytes long (UTF-8)
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_names.html
+    assert len(LONG_COLUMN.encode()) == 100
+    s = f"long_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f'CREATE TABLE {s}.{LONG_TABLE} ("{LONG_COLUMN}" VARCHAR(10), other INT)')
+        cur.execute(f'INSERT INTO {s}.{LONG_TABLE} ("{LONG_COLUMN}", other) VALUES (\'v\', 1)')
+        cur.execute(f'SELECT "{LONG_COLUMN}", other FROM {s}.{LONG_TABLE}')
+        assert [d[0] for d in cur.description] == [LONG_COLUMN, "other"]
+        assert [tuple(r) for r in cur.fetchall()] == [("v", 1)]
+        cur.execute(f"SELECT table_name, column_name FROM information_schema.columns "
+                    f"WHERE table_schema = '{s}' AND table_name = '{LONG_TABLE}' ORDER BY ordinal_position")
+        assert [tuple(r) for r in cur.fetchall()] == [(LONG_TABLE, LONG_COLUMN), (LONG_TABLE, "other")]
+        cur.execute(f"SELECT table_name FROM svv_tables WHERE table_schema = '{s}'")
+        assert [tuple(r) for r in cur.fetchall()] == [(LONG_TABLE,)]
+        with pytest.raises(Exception) as err:
+            cur.execute(f"SELECT nope FROM {s}.{LONG_TABLE}")
+        assert "stand" not in str(err.value)
+
+
+def test_identifiers_over_127_bytes_are_refused(local_redshift: Any) -> None:
+    with closing(connect(local_redshift, "psycopg2")) as conn, conn.cursor() as cur:
+        with pytest.raises(psycopg2.Error) as err:
+            cur.execute(f"CREATE TABLE public.{'y' * 128} (a INT)")
+        assert err.value.pgcode == "42622" and "127 bytes" in str(err.value)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_quoted_identifiers_fold_to_lower_case_unless_case_sensitive(local_redshift: Any, driver: str) -> None:
+    # enable_case_sensitive_identifier off (the default): even "quoted" names lose their case;
+    # on: quoted names keep it
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_enable_case_sensitive_identifier.html
+    s = f"case_{driver}"
+    with closing(connect(local_redshift, driver)) as conn:
+        cur = conn.cursor()
+        cur.execute(f"DROP SCHEMA IF EXISTS {s} CASCADE")
+        cur.execute(f"CREATE SCHEMA {s}")
+        cur.execute(f'CREATE TABLE {s}."MixedCasedTable2" ("MixedCasedColumn" INT)')
+        with pytest.raises(Exception, match="already exists"):
+            cur.execute(f"CREATE TABLE {s}.MixedCasedTable2 (MixedCasedColumn INT)")
+        cur.execute(f'SELECT "MixedCasedColumn" FROM {s}."MixedCasedTable2"')
+        assert [d[0] for d in cur.description] == ["mixedcasedcolumn"]
+        cur.execute("SET enable_case_sensitive_identifier TO true")
+        cur.execute(f'CREATE TABLE {s}."MixedCasedTable" ("MixedCasedColumn" INT)')
+        cur.execute(f"CREATE TABLE {s}.MixedCasedTable (MixedCasedColumn INT)")  # another table
+        cur.execute(f'INSERT INTO {s}."MixedCasedTable" ("MixedCasedColumn") VALUES (1)')
+        cur.execute(f'SELECT "MixedCasedColumn" FROM {s}."MixedCasedTable"')
+        assert [d[0] for d in cur.description] == ["MixedCasedColumn"]
+        assert [tuple(r) for r in cur.fetchall()] == [(1,)]
+        cur.execute("RESET enable_case_sensitive_identifier")
+        cur.execute(f"SELECT table_name FROM svv_tables WHERE table_schema = '{s}' ORDER BY 1")
+        assert [r[0] for r in cur.fetchall()] == ["MixedCasedTable", "mixedcasedtable", "mixedcasedtable2"]
+
+
+def test_a_pipeline_loads_and_reads_back_a_127_byte_table_with_a_100_byte_column(redshift_db: Any) -> None:
+    import shipload
+
+    table, column = "t" * 127, "c" * 100
+    p = shipload.pipeline("long_names", destination="redshift", dataset_name="long_names")
+    p.run([{column: "v", "n": 1}, {column: "w", "n": 2}], table_name=table)
+    p.run([{column: "x", "n": 3}], table_name=table)  # the second load finds the table by its name
+    rows = p.dataset().rows(table, [column, "n"], order_by=["n"])
+    assert [(r[column], r["n"]) for r in rows] == [("v", 1), ("w", 2), ("x", 3)]

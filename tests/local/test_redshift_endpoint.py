@@ -123,7 +123,6 @@ def test_redshift_refusals(local_redshift: Any, schema: str) -> None:
         cur.execute(f"CREATE TABLE {schema}.t (a VARCHAR(5))")
         cases = {
             f"ALTER TABLE {schema}.t ADD COLUMN b INT, ADD COLUMN c INT": ("0A000", "one action"),
-            f"CREATE TABLE {schema}.{'x' * 70} (a INT)": ("42622", "63 bytes"),
             f"CREATE TABLE {schema}.{'y' * 128} (a INT)": ("42622", "127 bytes"),
             f"CREATE TABLE {schema}.big (a VARCHAR(65536))": ("22023", "65535"),
             f"CREATE TABLE {schema}.num (a NUMERIC(39, 2))": ("22023", "38"),
@@ -134,7 +133,7 @@ def test_redshift_refusals(local_redshift: Any, schema: str) -> None:
                 cur.execute(sql)
             assert err.value.pgcode == code, sql
             assert text in str(err.value), sql
-        # the connection survives every refusal, and nothing was truncated to 63 bytes
+        # the connection survives every refusal
         cur.execute(f"INSERT INTO {schema}.t VALUES ('abcde')")
         cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (schema,))
         assert cur.fetchone()[0] == 1

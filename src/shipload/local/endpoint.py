@@ -13,14 +13,14 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from shipload.local.ports import free_port
+from shipload.local.ports import free_port, port_is_free
 from shipload.local.postgres import LocalServiceError, PostgresServer
 from shipload.local.s3server import READER, WRITER, S3Server, process_alive, stop_process
 from shipload.utils.files import atomic_write
@@ -41,14 +41,14 @@ class EndpointInfo:
     redshift_port: int
     database: str
     username: str
-    password: str
+    password: str = field(repr=False)  # secrets never show in repr (toml() and env() hand them out)
     postgres_port: int
     s3_endpoint: str
     bucket: str
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     read_only_access_key_id: str
-    read_only_secret_access_key: str
+    read_only_secret_access_key: str = field(repr=False)
     iam_role: str
     read_only_iam_role: str
     statement_log: str
@@ -126,6 +126,10 @@ class LocalEndpoint:
             info = self.info()
             assert info is not None
             return info
+        if proxy_port and not port_is_free(proxy_port):
+            raise LocalServiceError(
+                f"port {proxy_port} on 127.0.0.1 is taken by another program: choose another with --port, "
+                f"or leave --port out to use {REDSHIFT_PORT} (or a free port when that is taken)")
         if self.state_file.exists():  # a previous run crashed or was killed: clean it up first
             self.down()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -187,8 +191,7 @@ class LocalEndpoint:
         """The Postgres superuser's password: made once, kept with the data across down/up."""
         path = self.folder / "admin.secret"
         if not path.exists():
-            atomic_write(path, secrets.token_urlsafe(18))
-            os.chmod(path, 0o600)
+            atomic_write(path, secrets.token_urlsafe(18), mode=0o600)
         return path.read_text().strip()
 
     def _save_partial(self, pids: dict[str, int], pg: PostgresServer) -> None:
@@ -196,8 +199,7 @@ class LocalEndpoint:
         self._write_state({"info": None, "pids": pids, "postgres_folder": str(pg.folder)})
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        atomic_write(self.state_file, orjson.dumps(state, option=orjson.OPT_INDENT_2).decode())
-        os.chmod(self.state_file, 0o600)
+        atomic_write(self.state_file, orjson.dumps(state, option=orjson.OPT_INDENT_2).decode(), mode=0o600)
 
     def _prepare_database(self, pg: PostgresServer) -> None:
         """The Redshift user, the compat objects in template1 (so every new database has them), and
@@ -247,6 +249,9 @@ class LocalEndpoint:
             if proc.poll() is not None:
                 raise LocalServiceError(f"the proxy exited ({proc.returncode}); see {self.folder / 'proxy.log'}")
             if _listening(port):
+                time.sleep(0.1)
+                if proc.poll() is not None:  # something else answers on the port: ours could not bind
+                    raise LocalServiceError(f"the proxy could not listen on port {port}; see {self.folder / 'proxy.log'}")
                 return proc.pid
             time.sleep(0.05)
         raise LocalServiceError(f"the proxy did not listen on {port} within {timeout}s")

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 JSONB_OID = 3802
 SUPER_OID = 4000
+#: name, text, varchar, char: their binary form is their text, so names map back in both formats
+TEXT_OIDS = {19, 25, 1042, 1043}
 _JSON_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")|\s+')
 
 
@@ -26,11 +28,13 @@ def compact_json(text: str) -> str:
     return _JSON_TOKEN.sub(lambda m: m.group(1) or "", text)
 
 
-def row_description(body: bytes, rename: Callable[[str], str] | None = None) -> tuple[bytes, list[int]]:
-    """A RowDescription with SUPER's OID (and names mapped back), and the indexes of SUPER columns."""
+def row_description(body: bytes, rename: Callable[[str], str] | None = None) -> tuple[bytes, list[int], list[int]]:
+    """A RowDescription with SUPER's OID (and names mapped back), the indexes of SUPER columns and
+    those of text columns."""
     (count,) = struct.unpack("!h", body[:2])
     out = [body[:2]]
     supers: list[int] = []
+    texts: list[int] = []
     pos = 2
     for n in range(count):
         end = body.index(b"\x00", pos)
@@ -41,14 +45,17 @@ def row_description(body: bytes, rename: Callable[[str], str] | None = None) -> 
         if type_oid == JSONB_OID:
             type_oid = SUPER_OID
             supers.append(n)
+        elif type_oid in TEXT_OIDS:
+            texts.append(n)
         out.append(name + b"\x00" + struct.pack("!ihihih", table_oid, attnum, type_oid, typlen, typmod, fmt))
         pos = end + 19
-    return b"".join(out), supers
+    return b"".join(out), supers, texts
 
 
-def data_row(body: bytes, supers: set[int], binary: Callable[[int], bool],
+def data_row(body: bytes, supers: set[int], binary: Callable[[int], bool], texts: set[int] | None = None,
              rename: Callable[[str], str] | None = None) -> bytes:
-    """A DataRow with SUPER values in compact JSON (text format only) and mapped names."""
+    """A DataRow with SUPER values in compact JSON (text format only) and, in text columns, names
+    mapped back."""
     (count,) = struct.unpack("!h", body[:2])
     out = [body[:2]]
     pos = 2
@@ -61,14 +68,14 @@ def data_row(body: bytes, supers: set[int], binary: Callable[[int], bool],
             continue
         value = body[pos : pos + size]
         pos += size
-        if not binary(n):
-            new = value
-            if n in supers:
+        new = value
+        if n in supers:
+            if not binary(n):
                 new = compact_json(value.decode("utf-8")).encode("utf-8")
-            elif rename is not None and 64 <= size <= 80:
-                new = rename(value.decode("utf-8", "replace")).encode("utf-8")
-            if new is not value and new != value:
-                value, changed = new, True
+        elif rename is not None and texts and n in texts and 40 <= size <= 63:  # a stand-in has 63 bytes at most
+            new = rename(value.decode("utf-8", "replace")).encode("utf-8")
+        if new != value:
+            value, changed = new, True
         out.append(struct.pack("!i", len(value)) + value)
     return b"".join(out) if changed else body
 

@@ -11,15 +11,27 @@ import re
 from dataclasses import dataclass, field
 
 from shipload.local.proxy.lateral import resolve_lateral_aliases
-from shipload.local.proxy.sqltokens import Token, quote_ident, quote_literal, render, significant, tokenize
+from shipload.local.proxy.longnames import LongNames
+from shipload.local.proxy.partiql import unnest_super_arrays
+from shipload.local.proxy.sqltokens import (
+    Token,
+    quote_ident,
+    quote_literal,
+    render,
+    significant,
+    string_value,
+    tokenize,
+)
 
 COMPAT = "rs_compat"
 #: what `SHOW server_version` and the startup parameter report
 REDSHIFT_VERSION = "8.0.2"
 #: Redshift's longest identifier, in bytes
 REDSHIFT_MAX_IDENTIFIER = 127
-#: Postgres truncates longer identifiers silently: the endpoint refuses them instead
+#: Postgres keeps 63 bytes: longer names are stored under a stand-in (longnames.py)
 POSTGRES_MAX_IDENTIFIER = 63
+#: the values of enable_case_sensitive_identifier that turn it on
+TRUE_WORDS = {"true", "on", "1", "t", "yes", "y"}
 MAX_VARCHAR = 65535
 MAX_NUMERIC_PRECISION = 38
 
@@ -46,6 +58,16 @@ NOT_AN_ALIAS = {
     "WHERE", "GROUP", "ORDER", "LIMIT", "OFFSET", "UNION", "INTERSECT", "EXCEPT", "MINUS", "JOIN", "INNER", "LEFT",
     "RIGHT", "FULL", "CROSS", "NATURAL", "ON", "USING", "HAVING", "WINDOW", "QUALIFY", "FETCH", "FOR",
 }
+
+
+@dataclass
+class Session:
+    """What the rewriting of one client connection depends on."""
+
+    #: enable_case_sensitive_identifier: off (Redshift's default) folds even "quoted" names to lower case
+    case_sensitive: bool = False
+    #: stand-ins for identifiers of 64 to 127 bytes (None: no mapping, such names are refused)
+    names: LongNames | None = None
 
 
 class Emulated(Exception):
@@ -77,14 +99,19 @@ def error_sql(message: str, code: str) -> str:
 
 
 class Rewriter:
+    def __init__(self, session: Session | None = None) -> None:
+        self.session = session or Session()
+
     def rewrite(self, tokens: list[Token]) -> Statement:
         original = render(tokens).strip()
         sig = significant(tokens)
         if not sig:
             return Statement(original, original)
         try:
-            self.check_identifiers(sig)
-            tokens = alias_subqueries(separate_numbers(tokens))
+            tokens = self.identifiers(tokens)
+            self.track_session(sig)
+            sig = significant(tokens)
+            tokens = navigate_after_subscripts(unnest_super_arrays(alias_subqueries(separate_numbers(tokens))))
             if any(t.is_word("SELECT") for t in sig):
                 tokens = resolve_lateral_aliases(tokens)
             head = sig[0].upper
@@ -110,21 +137,51 @@ class Rewriter:
         except Emulated as exc:
             return Statement(error_sql(exc.message, exc.code), original, "error")
 
-    # -- checks -------------------------------------------------------------------------------
-    @staticmethod
-    def check_identifiers(sig: list[Token]) -> None:
-        for tok in sig:
+    # -- identifiers: case folding, 127-byte names ----------------------------------------------
+    def identifiers(self, tokens: list[Token]) -> list[Token]:
+        """Quoted names folded to lower case unless the session is case-sensitive (user names keep
+        their case, as on Redshift); names of 64 to 127 bytes, and string literals naming one
+        already stored, replaced by their stand-in; longer names refused."""
+        sig = significant(tokens)
+        head = sig[0].upper if sig else ""
+        out = list(tokens)
+        prev: Token | None = None
+        for k, tok in enumerate(tokens):
+            if tok.kind == "qident" and not self.session.case_sensitive and not _names_a_user(head, prev):
+                folded = tok.identifier.lower()  # type: ignore[union-attr]
+                if folded != tok.identifier:
+                    out[k] = tok = Token("qident", quote_ident(folded))
             name = tok.identifier
-            if name is None:
-                continue
-            size = len(name.encode("utf-8"))
-            if size > REDSHIFT_MAX_IDENTIFIER:
-                raise Emulated(f"identifier {name[:40]!r}... is {size} bytes; the limit is 127 bytes", "42622")
-            if size > POSTGRES_MAX_IDENTIFIER:
-                raise Emulated(
-                    f"identifier {name[:40]!r}... is {size} bytes: the local endpoint refuses identifiers over 63 "
-                    "bytes rather than let Postgres truncate them silently (Redshift allows 127)", "42622",
-                )
+            if name is not None:
+                size = len(name.encode("utf-8"))
+                if size > REDSHIFT_MAX_IDENTIFIER:
+                    raise Emulated(f"identifier {name[:40]!r}... is {size} bytes; the limit is 127 bytes", "42622")
+                if size > POSTGRES_MAX_IDENTIFIER:
+                    if self.session.names is None:
+                        raise Emulated(f"identifier {name[:40]!r}... is {size} bytes: over 63 bytes needs the "
+                                       "endpoint's name mapping", "42622")
+                    out[k] = Token("qident", quote_ident(self.session.names.short(name)))
+            elif tok.kind == "string" and self.session.names is not None and self.session.names.originals:
+                value = string_value(tok)
+                if POSTGRES_MAX_IDENTIFIER < len(value.encode("utf-8")) <= REDSHIFT_MAX_IDENTIFIER:
+                    short = self.session.names.known_long(value)
+                    if short is not None:
+                        out[k] = Token("string", quote_literal(short))
+            if tok.significant:
+                prev = tok
+        return out
+
+    def track_session(self, sig: list[Token]) -> None:
+        """SET / RESET enable_case_sensitive_identifier change how later statements are folded."""
+        head = sig[0].upper
+        if head == "SET" and len(sig) >= 3:
+            names = [t.identifier for t in sig[1:3]]
+            if "enable_case_sensitive_identifier" in names:
+                value = sig[-1].text.strip("'\"").lower()
+                self.session.case_sensitive = value in TRUE_WORDS
+        elif head == "RESET" and len(sig) >= 2:
+            if sig[1].identifier in ("enable_case_sensitive_identifier", "all"):
+                self.session.case_sensitive = False
 
     # -- expressions: functions, system views, SYSDATE, types in casts -------------------------------
     def expressions(self, tokens: list[Token]) -> list[Token]:
@@ -426,6 +483,28 @@ def separate_numbers(tokens: list[Token]) -> list[Token]:
     return out
 
 
+def navigate_after_subscripts(tokens: list[Token]) -> list[Token]:
+    """PartiQL `doc[0].key` (a dot after a subscript can only navigate a SUPER value) as jsonb's
+    `doc[0]['key']`; the key is folded like any identifier (quoted ones by the session's case rule)."""
+    if not any(t.text == "]" for t in tokens):
+        return tokens
+    out: list[Token] = []
+    k = 0
+    while k < len(tokens):
+        tok = tokens[k]
+        prev = _prev_sig(out)
+        nxt = _next_sig(tokens, k)
+        if (tok.kind == "op" and tok.text == "." and prev is not None and prev.text == "]" and nxt is not None
+                and nxt.kind in ("word", "qident")):
+            key = nxt.identifier or ""
+            out.extend([Token("op", "["), Token("string", quote_literal(key)), Token("op", "]")])
+            k = _skip_ws(tokens, k + 1) + 1
+            continue
+        out.append(tok)
+        k += 1
+    return out
+
+
 def alias_subqueries(tokens: list[Token]) -> list[Token]:
     """`FROM (SELECT ...)` / `JOIN (SELECT ...)` without an alias get one (rs_subquery_N)."""
     starts: list[int] = []
@@ -532,7 +611,6 @@ _REWRITE_WORDS = tuple(sorted(
     | {"sysdate", "pg_last_copy_count", "super", "varbyte", "varbinary", "identity", "nvl2", ";"}
 ))
 _PLAIN_INSERT = re.compile(r"\s*INSERT\s+INTO\s(?P<head>.*?)\bVALUES\b", re.IGNORECASE | re.DOTALL)
-_LONG_NAME = re.compile(r'"[^"]{64,}"|\b\w{64,}\b')
 
 
 def _needs_rewrite(sql: str) -> bool:
@@ -554,13 +632,27 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() or c in "_$"
 
 
-def rewrite_sql(sql: str) -> list[Statement]:
-    """Split and rewrite a query string (what a Query message carries)."""
+def rewrite_sql(sql: str, session: Session | None = None) -> list[Statement]:
+    """Split and rewrite a query string (what a Query message carries). `session` (the client
+    connection's) is updated by the SET statements among them."""
     from shipload.local.proxy.sqltokens import split_statements
 
+    rewriter = Rewriter(session)
     plain = _PLAIN_INSERT.match(sql[:262144])
-    if plain and not _LONG_NAME.search(plain.group("head")) and not _needs_rewrite(sql):
-        # fast path for big multi-row INSERTs (16 MB statements): nothing to rewrite, no tokenizing
-        return [Statement(sql, sql.strip())]
-    rewriter = Rewriter()
+    if plain and not _needs_rewrite(sql):
+        # fast path for big multi-row INSERTs (16 MB statements): only the head (table and column
+        # names) is tokenized, for case folding and long names; the values pass unchanged
+        end = plain.end("head")
+        try:
+            head = render(rewriter.identifiers(tokenize(sql[:end])))
+        except Emulated as exc:
+            return [Statement(error_sql(exc.message, exc.code), sql.strip(), "error")]
+        return [Statement(head + sql[end:], sql.strip())]
     return [rewriter.rewrite(stmt) for stmt in split_statements(tokenize(sql))]
+
+
+def _names_a_user(head: str, prev: Token | None) -> bool:
+    """Is a quoted name after `prev` a user or group name (whose case Redshift always keeps)?"""
+    if prev is None:
+        return False
+    return prev.is_word("USER", "ROLE", "GROUP") or (head in ("GRANT", "REVOKE") and prev.is_word("TO", "FROM"))

@@ -24,7 +24,8 @@ import orjson
 
 from shipload.local.proxy import results, wire
 from shipload.local.proxy.copy_s3 import S3Reader, SpoolResult, parse_copy, spool_call
-from shipload.local.proxy.rewrite import REDSHIFT_VERSION, Emulated, Statement, error_sql, rewrite_sql
+from shipload.local.proxy.longnames import LongNames
+from shipload.local.proxy.rewrite import REDSHIFT_VERSION, Emulated, Session, Statement, error_sql, rewrite_sql
 from shipload.local.proxy.statement_log import LogState, StatementLog
 
 log = logging.getLogger("shipload.local.proxy")
@@ -52,6 +53,7 @@ class ProxyConfig:
     statement_log: str
     admin_dsn: dict[str, Any]  # superuser connection for writing stl_load_errors
     log_rewritten: bool = False  # the statement log also shows the SQL sent to PostgreSQL
+    names_file: str = ""  # stand-ins of 64-127 byte identifiers (default: long_names.jsonl beside the log)
 
     @classmethod
     def load(cls, path: Path) -> ProxyConfig:
@@ -80,8 +82,10 @@ class Connection:
     truncate: str | None = None
     copies: deque[CopyTransform] = field(default_factory=deque)
     log: LogState = field(default_factory=LogState)
+    session: Session = field(default_factory=Session)
     #: the current result: indexes of its SUPER columns, and the result formats of the last Bind
     supers: set[int] = field(default_factory=set)
+    texts: set[int] = field(default_factory=set)
     formats: list[int] = field(default_factory=list)
 
 
@@ -90,6 +94,7 @@ class Proxy:
         self.config = config
         self.reader = S3Reader(config.s3_endpoint, config.iam_roles)
         self.statement_log = StatementLog(config.statement_log, config.log_rewritten)
+        self.names = LongNames(config.names_file or str(Path(config.statement_log).with_name("long_names.jsonl")))
         Path(config.spool_dir).mkdir(parents=True, exist_ok=True)
 
     async def serve(self) -> None:
@@ -100,6 +105,7 @@ class Proxy:
     # -- one client -----------------------------------------------------------------------------
     async def handle(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
         conn = Connection(next(_conn_ids))
+        conn.session.names = self.names
         swriter = None
         try:
             while True:
@@ -184,7 +190,7 @@ class Proxy:
 
     async def simple_query(self, conn: Connection, sql: str) -> tuple[str, bool]:
         """The rewritten query text, and whether a BEGIN must follow it (TRUNCATE in a block)."""
-        statements = rewrite_sql(sql)
+        statements = rewrite_sql(sql, conn.session)
         if not statements:
             return sql, False
         conn.formats = []
@@ -215,7 +221,7 @@ class Proxy:
         return "; ".join(out), False
 
     async def parse(self, conn: Connection, query: str) -> tuple[list[str], str]:
-        statements = rewrite_sql(query)
+        statements = rewrite_sql(query, conn.session)
         if len(statements) != 1:
             return [], query
         st = statements[0]
@@ -282,12 +288,14 @@ class Proxy:
         if kind == b"Z":
             conn.status = body.decode()
             return wire.message(kind, body)
+        rename = self.names.original if self.names.originals else None
         if kind == b"T" and not conn.copies:
-            body, supers = results.row_description(body)
-            conn.supers = set(supers)
+            body, supers, texts = results.row_description(body, rename)
+            conn.supers, conn.texts = set(supers), set(texts)
             return wire.message(kind, body)
-        if kind == b"D" and conn.supers and not conn.copies:
-            return wire.message(kind, results.data_row(body, conn.supers, results.format_is_binary(conn.formats)))
+        if kind == b"D" and (conn.supers or (rename and conn.texts)) and not conn.copies:
+            return wire.message(kind, results.data_row(body, conn.supers, results.format_is_binary(conn.formats),
+                                                       conn.texts, rename))
         if kind == b"S":
             name, _, value = body.partition(b"\x00")
             if name == b"server_version":
@@ -313,6 +321,10 @@ class Proxy:
                 conn.copies.popleft()
                 self._drop_spool(copy)
                 return self._copy_error(conn, copy, wire.parse_fields(body))
+        if kind == b"E" and rename is not None:
+            fields = wire.parse_fields(body)
+            fields.update({k: self.names.in_text(fields[k]) for k in ("M", "D") if k in fields})
+            body = wire.build_fields(fields)
         if kind == b"E":
             fields = wire.parse_fields(body)
             if fields.get("W", "").startswith("PL/pgSQL function inline_code_block"):

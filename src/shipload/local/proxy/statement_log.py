@@ -22,14 +22,20 @@ from shipload.local.proxy.sqltokens import Token, render, tokenize
 SECRET_WORDS = {"SECRET_ACCESS_KEY", "SESSION_TOKEN", "PASSWORD", "MASTER_SYMMETRIC_KEY"}
 #: CREDENTIALS '...' strings: the parts that may stay readable
 PUBLIC_CREDENTIAL_PARTS = {"aws_access_key_id", "aws_iam_role"}
+#: statements that carry data, not options: no secret syntax to mask
+DATA_STATEMENTS = {"INSERT", "SELECT", "UPDATE", "DELETE", "MERGE", "WITH", "VALUES"}
+_HEAD = re.compile(r"\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*(\w+)", re.DOTALL)
 _SECRET_HINT = re.compile(r"CREDENTIALS|SECRET_ACCESS_KEY|SESSION_TOKEN|PASSWORD|MASTER_SYMMETRIC_KEY", re.IGNORECASE)
 
 
 def masked(sql: str) -> str:
     """`sql` with every secret it carries (COPY/UNLOAD credentials, `PASSWORD '...'` of CREATE/ALTER
     USER, master keys) replaced by ***, anywhere in the statement."""
+    head = _HEAD.match(sql)
+    if head and head.group(1).upper() in DATA_STATEMENTS:
+        return sql  # no secret syntax in DML (and big INSERTs whose data says "password" are not tokenized)
     if not _SECRET_HINT.search(sql):
-        return sql  # nothing to mask (and big INSERTs are not tokenized)
+        return sql  # nothing to mask
     tokens = tokenize(sql)
     sig = [t for t in tokens if t.significant]
     for k, tok in enumerate(sig[:-1]):
