@@ -369,3 +369,30 @@ def test_a_copy_loading_fewer_rows_than_staged_fails_loudly(staged: Any) -> None
     with pytest.raises(shipload.PipelineStepFailed, match=r"loaded 10 rows but the 1 staged file\(s\) .* hold 11"):
         p.load()
     assert table_rows(p, "t", "count(*)") == [(0,)]
+
+
+def test_parquet_follows_the_column_order_of_an_existing_table(staged: Any) -> None:
+    p = shipload.pipeline("order", destination="redshift", staging="filesystem", dataset_name="ord")
+    with p.sql_client() as client:  # made elsewhere, columns in another order than the data
+        client.execute_sql("CREATE SCHEMA ord")
+        client.execute_sql("CREATE TABLE ord.t (_sl_id varchar(64), name varchar(100), _sl_load_id varchar(64), id bigint)")
+    p.run([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], table_name="t")
+    assert table_rows(p, "t", "id, name", order_by="id") == [(1, "a"), (2, "b")]
+    with p.sql_client() as client:
+        client.execute_sql("ALTER TABLE ord.t ADD COLUMN note varchar(10)")
+    p.run([{"id": 3, "name": "c"}], table_name="t")
+    assert table_rows(p, "t", "id, name, note", order_by="id") == [(1, "a", None), (2, "b", None), (3, "c", None)]
+
+
+def test_arrow_tables_load_through_staging_as_through_inserts(staged: Any) -> None:
+    import pyarrow as pa
+
+    data = pa.table({"id": pa.array([1, 2], pa.int64()), "tags": pa.array([{"a": 1}, {"a": 2}]),
+                     "at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC")),
+                     "amount": pa.array([Decimal("1.50"), None], pa.decimal128(10, 2))})
+    out = []
+    for name, staging in (("arrow_direct", None), ("arrow_staged", "filesystem")):
+        p = shipload.pipeline(name, destination="redshift", staging=staging, dataset_name=name)
+        p.run(data, table_name="t")
+        out.append(p.dataset().rows("t", ["id", "tags", "at", "amount"], order_by=["id"]))
+    assert out[0] == out[1] and out[1][0]["amount"] == Decimal("1.50")
