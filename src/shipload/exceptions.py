@@ -62,6 +62,10 @@ class PipelineStepFailed(PipelineError):
         super().__init__(f"step {step!r} failed{pkg}: {cause}")
 
 
+class StateRestoreFailed(PipelineError, TerminalError):
+    """The destination has a state for the pipeline that could not be read (or was not reachable)."""
+
+
 class LoadJobFailed(TerminalError):
     def __init__(self, load_id: str, job: str, table: str, detail: str):
         self.load_id, self.job, self.table, self.detail = load_id, job, table, detail

@@ -16,6 +16,7 @@ from shipload.exceptions import LoadJobFailed, TransientError
 from shipload.load.retry import RetryPolicy
 from shipload.packages.storage import JobFileName, LoadPackage
 from shipload.schema.schema import Schema
+from shipload.schema.skipped import skipped_tables
 from shipload.utils.faults import crash_point
 from shipload.utils.files import write_json
 
@@ -27,7 +28,8 @@ class Loader:
     def load_package(self, client: JobClient, package: LoadPackage, schema: Schema, state: dict[str, Any] | None) -> dict[str, Any]:
         load_id = package.load_id
         pkg_state = package.state
-        tables = sorted(set(pkg_state.get("row_counts", {})) | set(pkg_state.get("replace_tables", [])))
+        skipped = skipped_tables(schema)
+        tables = sorted((set(pkg_state.get("row_counts", {})) | set(pkg_state.get("replace_tables", []))) - skipped)
         self.retry.run(client, "initialize storage", client.initialize_storage)
         self.retry.run(client, "update stored schema", lambda: client.update_stored_schema(schema, load_id))
         if not pkg_state.get("prepared"):
@@ -38,6 +40,9 @@ class Loader:
         self._requeue(client, package, "failed_jobs")  # a failed COMMIT may have gone through
         # SQL jobs (user statements) run after every data job of the package
         for job in sorted(package.jobs("new_jobs"), key=lambda j: j.file_format == "sql"):
+            if job.table in skipped:  # write_disposition="skip": normalized, never loaded
+                package.move_job(job, "new_jobs", "completed_jobs")
+                continue
             started = package.move_job(job, "new_jobs", "started_jobs")
             self._run_job(client, package, schema, started)
             crash_point("load.job_committed")

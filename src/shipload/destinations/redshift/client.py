@@ -15,6 +15,7 @@ from shipload.destinations.redshift.adapter import UNALTERABLE_ENCODINGS, table_
 from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
+from shipload.destinations.redshift.schema_check import check_schema
 from shipload.destinations.redshift.staged import StagedCopy
 from shipload.destinations.redshift.staged_files import COPY_JOB_FORMAT
 from shipload.destinations.sql.client import SqlJobClient
@@ -24,6 +25,7 @@ from shipload.normalize.rotation import FALLBACK_SLICES
 from shipload.packages.storage import JobFileName
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
+from shipload.schema.skipped import loaded_tables
 
 log = logging.getLogger("shipload.redshift")
 #: the design of a table without hints
@@ -36,6 +38,7 @@ CAPABILITIES = Capabilities(
     supported_staging_file_formats=("parquet", "jsonl"),
     max_identifier_length=RedshiftDialect.max_identifier_length,
     sql_dialect=RedshiftDialect,
+    schema_check=check_schema,
 )
 
 #: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
@@ -153,7 +156,7 @@ class RedshiftClient(SqlJobClient):
     def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
         if schema.version_hash in self.stored_schema_hashes(schema.name):
             return []
-        tables = schema.data_tables()
+        tables = loaded_tables(schema)
         for table in tables:  # invalid design hints fail here, before any DDL runs
             table_design(table, self.naming)
         self.check_existing_designs(schema, tables)

@@ -149,10 +149,11 @@ def parse_copy(tokens: list[Token]) -> CopyCommand:
     if cmd.format == "JSON" and cmd.json_option.lower() not in ("auto", "auto ignorecase"):
         raise Emulated("COPY JSON with a jsonpaths file is not emulated; use JSON 'auto'", "0A000")
     if cmd.format == "PARQUET":
-        # page "COPY from columnar data formats": REGION and MAXERROR are not supported for PARQUET
-        for option in ("REGION", "MAXERROR"):
-            if option in seen:
-                raise Emulated(f"{option} argument is not supported for PARQUET based COPY", "0A000")
+        # page "COPY from columnar data formats": REGION is refused for PARQUET; MAXERROR is accepted
+        # (dlt sends MAXERROR 0) but not applied: any error fails the COPY
+        if "REGION" in seen:
+            raise Emulated("REGION argument is not supported for PARQUET based COPY", "0A000")
+        cmd.maxerror = 0
     for key in ("TIMEFORMAT", "DATEFORMAT"):
         if key in cmd.options and cmd.options[key].lower() != "auto":
             raise Emulated(f"COPY {key} {cmd.options[key]!r} is not emulated; use 'auto'", "0A000")
