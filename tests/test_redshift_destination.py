@@ -354,6 +354,8 @@ def test_arrow_text_columns_are_sized_too(redshift_db: Any) -> None:
     assert table_rows(p, "t", "id, length(name)", order_by="id") == [(1, 1), (2, 300)]
 
 
-def test_s3_staging_is_refused_until_it_exists() -> None:
-    with pytest.raises(shipload.exceptions.PipelineError, match="not available"):
-        shipload.pipeline("staged", destination="redshift", staging="filesystem")
+def test_staging_is_refused_where_it_cannot_work() -> None:
+    with pytest.raises(shipload.exceptions.ConfigError, match="'postgres' loads without staging"):
+        shipload.pipeline("staged", destination="postgres", staging="filesystem")
+    with pytest.raises(shipload.exceptions.ConfigError, match="the staging destination is 'filesystem'"):
+        shipload.pipeline("staged", destination="redshift", staging="duckdb")
