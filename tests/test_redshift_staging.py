@@ -80,6 +80,35 @@ def test_docs_example_loads_nested_data_as_the_insert_path_does(staged: Any, fil
     assert attached.staging is not None and attached.staging.name == "filesystem"
 
 
+def test_slice_count_is_read_from_the_cluster(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipload.destinations.redshift import staged_files
+
+    monkeypatch.setattr(staged_files, "RESPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(staged_files, "RESPLIT_TARGET_BYTES", 10_000)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__KEEP_STAGED_FILES", "true")
+    p = shipload.pipeline("slices", destination="redshift", staging="filesystem", dataset_name="slices")
+    p.run([{"id": i, "text": f"row {i} " * 20} for i in range(3000)], table_name="rows", loader_file_format="jsonl")
+    assert "SELECT COUNT(*) FROM stv_slices" in statements(staged)
+    files = [k for k in bucket_keys(staged, f"{staged.prefix}/slices/rows/") if k.endswith(".jsonl.gz")]
+    assert len(files) > staged.slices and len(files) % staged.slices == 0
+
+
+def test_no_secret_reaches_errors_or_the_working_folder(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY", "wrong-but-secret")
+    p = shipload.pipeline("secrets", destination="redshift", staging="filesystem", dataset_name="secrets")
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run(games(2), table_name="games")
+    assert "wrong-but-secret" not in str(err.value) and "wrong-but-secret" not in repr(p.destination.staging)
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY", staged.secret_access_key)
+    p.run()
+    for path in Path(p.working_dir).rglob("*"):
+        if path.is_file():
+            body = path.read_bytes()
+            assert staged.secret_access_key.encode() not in body and b"wrong-but-secret" not in body, path
+
+
 def test_many_files_still_load_with_one_copy_per_table(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NORMALIZE__FILE_MAX_ROWS", "100")
     monkeypatch.setenv("DESTINATION__REDSHIFT__KEEP_STAGED_FILES", "true")
