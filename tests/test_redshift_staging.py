@@ -425,3 +425,25 @@ def test_arrow_tables_load_through_staging_as_through_inserts(staged: Any) -> No
         p.run(data, table_name="t")
         out.append(p.dataset().rows("t", ["id", "tags", "at", "amount"], order_by=["id"]))
     assert out[0] == out[1] and out[1][0]["amount"] == Decimal("1.50")
+
+
+def test_regions_come_from_the_host_name_and_the_bucket() -> None:
+    """The bucket's region is asked from S3 (GetBucketLocation) when not configured; the local S3
+    server cannot tell regions apart, so this part is checked on the decision alone."""
+    from types import SimpleNamespace
+
+    from shipload.destinations.redshift.config import RedshiftSettings
+    from shipload.destinations.redshift.copy_sql import cluster_region
+    from shipload.destinations.redshift.staged import StagedCopy
+    from shipload.exceptions import ConfigError
+
+    assert cluster_region("my-cluster.abc123xyz.eu-central-1.redshift.amazonaws.com") == "eu-central-1"
+    assert cluster_region("wg.123456789012.us-west-2.redshift-serverless.amazonaws.com") == "us-west-2"
+    assert cluster_region("127.0.0.1") is None
+    bucket = SimpleNamespace(url="s3://far", credentials=SimpleNamespace(region_name=None), region=lambda: "eu-west-1")
+    far = StagedCopy(None, bucket, RedshiftSettings(), "c.abc.us-east-1.redshift.amazonaws.com")
+    assert far.copy_region("t", "jsonl") == "eu-west-1"
+    with pytest.raises(ConfigError, match="is in eu-west-1 and the cluster in us-east-1"):
+        far.copy_region("t", "parquet")
+    near = StagedCopy(None, bucket, RedshiftSettings(), "c.abc.eu-west-1.redshift.amazonaws.com")
+    assert near.copy_region("t", "parquet") is None
