@@ -325,8 +325,8 @@ p.run(data, table_name="games", write_disposition=sys.argv[1], primary_key="id")
 """
 
 
-@pytest.mark.parametrize("crash_at", ["load.staged_uploaded", "load.staged_copied", "load.job_committed",
-                                      "load.staged_cleanup"])
+@pytest.mark.parametrize("crash_at", ["staging.uploaded", "load.job_marker", "load.job_committed",
+                                      "staging.before_cleanup"])
 @pytest.mark.parametrize("disposition", ["append", pytest.param("merge", marks=pytest.mark.slow)])
 def test_killed_staged_load_reruns_to_exactly_once(staged: Any, crash_at: str, disposition: str) -> None:
     import signal
@@ -447,3 +447,10 @@ def test_regions_come_from_the_host_name_and_the_bucket() -> None:
         far.copy_region("t", "parquet")
     near = StagedCopy(None, bucket, RedshiftSettings(), "c.abc.eu-west-1.redshift.amazonaws.com")
     assert near.copy_region("t", "parquet") is None
+
+
+def test_staging_is_refused_where_it_cannot_work() -> None:
+    with pytest.raises(shipload.exceptions.ConfigError, match="'postgres' loads without staging"):
+        shipload.pipeline("staged", destination="postgres", staging="filesystem")
+    with pytest.raises(shipload.exceptions.ConfigError, match="the staging destination is 'filesystem'"):
+        shipload.pipeline("staged", destination="redshift", staging="duckdb")

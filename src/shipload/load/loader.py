@@ -15,6 +15,7 @@ from shipload.destinations.base import JobClient
 from shipload.exceptions import LoadJobFailed, TransientError
 from shipload.load.retry import RetryPolicy
 from shipload.packages.storage import JobFileName, LoadPackage
+from shipload.pipeline import progress
 from shipload.schema.schema import Schema
 from shipload.schema.skipped import skipped_tables
 from shipload.utils.faults import crash_point
@@ -22,8 +23,8 @@ from shipload.utils.files import write_json
 
 
 class Loader:
-    def __init__(self, max_retries: int = 5, backoff_seconds: float = 0.5) -> None:
-        self.retry = RetryPolicy(max_retries, backoff_seconds)
+    def __init__(self, max_retries: int | None = None, backoff_seconds: float | None = None) -> None:
+        self.retry = RetryPolicy.from_env(max_retries, backoff_seconds)
 
     def load_package(self, client: JobClient, package: LoadPackage, schema: Schema, state: dict[str, Any] | None) -> dict[str, Any]:
         load_id = package.load_id
@@ -39,7 +40,9 @@ class Loader:
         self._requeue(client, package, "started_jobs")
         self._requeue(client, package, "failed_jobs")  # a failed COMMIT may have gone through
         # SQL jobs (user statements) run after every data job of the package
-        for job in sorted(package.jobs("new_jobs"), key=lambda j: j.file_format == "sql"):
+        new_jobs = sorted(package.jobs("new_jobs"), key=lambda j: j.file_format == "sql")
+        tally = progress.LoadTally(pkg_state.get("row_counts") or {}, [j.table for j in new_jobs if j.table not in skipped])
+        for job in new_jobs:
             if job.table in skipped:  # write_disposition="skip": normalized, never loaded
                 package.move_job(job, "new_jobs", "completed_jobs")
                 continue
@@ -47,6 +50,7 @@ class Loader:
             self._run_job(client, package, schema, started)
             crash_point("load.job_committed")
             package.move_job(started, "started_jobs", "completed_jobs")
+            tally.job_done(job.table)
             crash_point("load.job_moved")
         crash_point("load.before_complete")
         self.retry.run(client, f"commit package {load_id}",

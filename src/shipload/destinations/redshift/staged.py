@@ -23,7 +23,7 @@ from shipload.destinations.redshift.staged_files import STAGED_FOLDER
 from shipload.exceptions import ConfigError, DestinationError, DestinationTerminalError
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Schema
-from shipload.utils.faults import crash_point
+from shipload.utils.faults import crash_armed, crash_point
 from shipload.utils.files import read_json
 
 log = logging.getLogger("shipload.load")
@@ -85,7 +85,7 @@ class StagedCopy:
         target = client.target_of(schema, table.name)
         if file_format == "parquet" and target == client.table(table.name):
             self._match_table_order(table, [p for p, _ in pairs])
-        sizes = self.bucket.put_files(pairs)
+        sizes = self._upload(pairs)
         entries = []
         for _, key in pairs:
             entry: dict[str, Any] = {"url": self.bucket.full_url(key), "mandatory": True}
@@ -94,7 +94,7 @@ class StagedCopy:
             entries.append(entry)
         manifest = manifest_key(dataset, table.name, load_id, job.file_id)
         self.bucket.put_bytes(orjson.dumps({"entries": entries}), manifest)
-        crash_point("load.staged_uploaded")
+        crash_point("staging.uploaded")
         expected = sum(int(e["rows"]) for e in spec["files"])
         has_json = any(c.data_type == "json" for c in table.complete_columns())
         auth = authorization(self.settings, self.bucket, client.lit)  # frozen right before the COPY
@@ -112,6 +112,7 @@ class StagedCopy:
             except DestinationError as exc:
                 raise self._explain(exc, table.name, [u["url"] for u in entries]) from None
             loaded = client.execute("SELECT pg_last_copy_count()")[0][0]
+            crash_point("staging.copied")
             if int(loaded) != expected:
                 raise DestinationTerminalError(
                     f"redshift: COPY into {target} loaded {loaded} rows but the {len(pairs)} staged file(s) of "
@@ -121,7 +122,7 @@ class StagedCopy:
                 f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
                 f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
             )
-            crash_point("load.staged_copied")
+            crash_point("load.job_marker")
 
     def _match_table_order(self, table: Any, files: list[Path]) -> None:
         """COPY maps parquet columns by position: files follow the existing table's column order, with
@@ -156,6 +157,16 @@ class StagedCopy:
             pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), tmp, compression="snappy")
             tmp.replace(path)
 
+    def _upload(self, pairs: list[tuple[Path, str]]) -> dict[str, int]:
+        """Upload the files (in parallel; with a crash point armed, one by one so it can hit mid-upload)."""
+        if not crash_armed("staging.file_uploaded"):
+            return self.bucket.put_files(pairs)
+        sizes = {}
+        for path, key in pairs:
+            sizes[key] = self.bucket.put_file(path, key)
+            crash_point("staging.file_uploaded")
+        return sizes
+
     def _explain(self, exc: DestinationError, table: str, urls: list[str]) -> DestinationError:
         """The COPY error with the matching `stl_load_errors` rows (file, line, column, type, reason)."""
         if "stl_load_errors" not in str(exc).lower():
@@ -187,9 +198,10 @@ class StagedCopy:
         """Delete the staged files and manifests of `tables` (this load's and earlier failed ones')."""
         if getattr(self.settings, "keep_staged_files", False):
             return
-        crash_point("load.staged_cleanup")
+        crash_point("staging.before_cleanup")
         for table in tables:
             try:
                 self.bucket.delete_prefix(table_prefix(self.client.dataset_name, table))
+                crash_point("staging.cleaned")
             except Exception as exc:  # the load is committed; leftovers go with the next load
                 log.warning("could not delete staged files of table %r: %s", table, exc)
