@@ -160,7 +160,8 @@ END $$;
 DROP FUNCTION IF EXISTS rs_compat.copy_spool(regclass, text[], text, boolean, integer);
 CREATE OR REPLACE FUNCTION rs_compat.copy_spool(target regclass, cols text[], path text, fmt text, kinds text[],
                                                 serialize boolean, maxerror integer) RETURNS bigint
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  -- TimeZone UTC: a timestamp without zone in a file is UTC, as Redshift reads it
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
   tcols text[]; ttypes text[]; tnames text[]; tlens text[]; exprs text[] := '{}'; kind text;
   collist text; sel text; src text; direct boolean; done boolean := false; n bigint := 0; bad integer := 0;
