@@ -368,3 +368,23 @@ def test_timestamps_without_zone_are_utc_whatever_the_session_timezone(local_red
         cur.execute(f"COPY {schema}.t FROM '{url}' {creds(info)} FORMAT AS PARQUET")
         cur.execute(f"SELECT extract(epoch FROM at) FROM {schema}.t")
         assert cur.fetchone()[0] == 0
+
+
+def test_maxerror_skips_each_bad_row_and_reports_it(local_redshift: Any, schema: str) -> None:
+    # AWS: COPY "MAXERROR" (copy-parameters-data-load.html) and "STL_LOAD_ERRORS": up to MAXERROR bad rows
+    # are skipped, each with a row in stl_load_errors; one more fails the COPY
+    info = local_redshift
+    docs = [{"id": i, "name": "x" * (9 if i == 20 else 3)} for i in range(1, 51)]
+    docs[2]["id"] = "three"
+    docs[48]["id"] = None  # NOT NULL
+    url = put(info, f"{schema}/m.jsonl.gz", jsonl_gz(docs))
+    with closing(pg(info)) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {schema}.t (id BIGINT NOT NULL, name VARCHAR(5))")
+        assert "stl_load_errors" in fails(cur, f"COPY {schema}.t FROM '{url}' {creds(info)} JSON 'auto' GZIP MAXERROR 2")
+        cur.execute(f"COPY {schema}.t FROM '{url}' {creds(info)} JSON 'auto' GZIP MAXERROR 3")
+        assert cur.rowcount == 47
+        cur.execute("SELECT line_number, colname, err_code FROM stl_load_errors WHERE filename = %s "
+                    "ORDER BY starttime DESC, line_number LIMIT 3", (url,))
+        assert sorted(cur.fetchall()) == [(3, "id", 1207), (20, "name", 1204), (49, "id", 1213)]
+        cur.execute(f"SELECT count(*), min(id), max(id) FROM {schema}.t")
+        assert cur.fetchone() == (47, 1, 50)
