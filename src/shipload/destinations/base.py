@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,8 +74,10 @@ class JobClient(ABC):
         """Load one file in one transaction that also records the job as done."""
 
     @abstractmethod
-    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None) -> None:
-        """Follow-up work (merge, replace from staging) and the loads-table row: the commit point."""
+    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None,
+                         sql_jobs: Sequence[tuple[JobFileName, Path]] = ()) -> None:
+        """Follow-up work (merge, replace from staging), then the `sql_jobs` (user statements), then
+        the state and the loads-table row, in one transaction: the commit point."""
 
     @abstractmethod
     def get_stored_state(self, pipeline_name: str) -> dict[str, Any] | None: ...

@@ -26,7 +26,8 @@ from shipload.pipeline import destination_state
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.identifiers import check_dataset_name
 from shipload.pipeline.load_info import LoadInfo
-from shipload.pipeline.schema_revert import checked_before, revert_to_loaded_schemas
+from shipload.pipeline.package_checks import checked_before
+from shipload.pipeline.schema_revert import revert_to_loaded_schemas
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
 from shipload.schema.skipped import skipped_tables
@@ -244,7 +245,7 @@ class Pipeline:
             package_hook = StagedPackager(limits.configured, self._slice_count)
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
                                 limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
-                                package_hook=checked_before(caps.schema_check, package_hook))
+                                package_hook=checked_before(caps.schema_check, dialect, package_hook))
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
