@@ -15,6 +15,10 @@ class TransientError(ShiploadError):
     """Retrying may help: connection lost, conflicts, timeouts."""
 
 
+class RetriesExhausted(TransientError):
+    """A transient error that outlasted every retry; the package stays pending: run again later."""
+
+
 class SchemaError(TerminalError):
     pass
 

@@ -33,6 +33,8 @@ class Capabilities:
     #: SchemaError for what the destination would refuse (the package is then set aside, the
     #: pipeline's schema is not changed, and nothing blocks later runs)
     schema_check: Callable[[Schema], None] | None = None
+    #: options for the file writers (e.g. parquet_json_logical_type: json columns as parquet JSON)
+    writer_options: dict[str, Any] = field(default_factory=dict)
 
 
 class JobClient(ABC):

@@ -20,6 +20,7 @@ from shipload.extract import context
 from shipload.extract.incremental import Incremental
 from shipload.extract.resource import Resource, _is_arrow
 from shipload.packages.storage import PipelineStorage
+from shipload.pipeline import progress
 from shipload.schema.hints import column_hints_as_dicts
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.types import py_type_to_data_type
@@ -49,6 +50,7 @@ class _TableFile:
     def add(self, items: list[Any]) -> None:
         self.buffer.extend(items)
         self.items += len(items)
+        progress.report("extract", self.table, rows=len(items))
         while len(self.buffer) >= PAGE_SIZE:
             self._dump(self.buffer[:PAGE_SIZE])
             del self.buffer[:PAGE_SIZE]
@@ -60,6 +62,7 @@ class _TableFile:
             self._file = open(self.folder / f"{self.table}.{self._files:06d}-{new_file_id()}.pickle", "wb")
             self._files += 1
             self._pages = 0
+            progress.report("extract", self.table, files=1)
         try:
             pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.dispatch_table = _PAGE_REDUCERS
@@ -167,6 +170,7 @@ class Extractor:
                 table = table_for(res, None)
                 _write_arrow(arrow_dir / f"{table}.{new_file_id()}.arrow", item)
                 arrow_counts[table] += len(item)
+                progress.report("extract", table, rows=len(item), files=1)
                 return
             batch = item
             if callable(res.table_name):

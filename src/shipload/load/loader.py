@@ -17,6 +17,7 @@ from shipload.destinations.base import JobClient
 from shipload.exceptions import LoadJobFailed, TransientError
 from shipload.load.retry import RetryPolicy
 from shipload.packages.storage import JobFileName, LoadPackage
+from shipload.pipeline import progress
 from shipload.schema.schema import Schema
 from shipload.schema.skipped import skipped_tables
 from shipload.utils.faults import crash_point
@@ -24,8 +25,8 @@ from shipload.utils.files import write_json
 
 
 class Loader:
-    def __init__(self, max_retries: int = 5, backoff_seconds: float = 0.5) -> None:
-        self.retry = RetryPolicy(max_retries, backoff_seconds)
+    def __init__(self, max_retries: int | None = None, backoff_seconds: float | None = None) -> None:
+        self.retry = RetryPolicy.from_env(max_retries, backoff_seconds)
 
     def load_package(self, client: JobClient, package: LoadPackage, schema: Schema, state: dict[str, Any] | None) -> dict[str, Any]:
         load_id = package.load_id
@@ -40,8 +41,10 @@ class Loader:
             package.save_state(pkg_state)
         self._requeue(client, package, "started_jobs")
         self._requeue(client, package, "failed_jobs")  # a failed COMMIT may have gone through
+        new_jobs = package.jobs("new_jobs")
+        tally = progress.LoadTally(pkg_state.get("row_counts") or {}, [j.table for j in new_jobs if j.table not in skipped])
         sql_jobs = []
-        for job in package.jobs("new_jobs"):
+        for job in new_jobs:
             if job.table in skipped:  # write_disposition="skip": normalized, never loaded
                 package.move_job(job, "new_jobs", "completed_jobs")
             elif job.file_format == "sql":
@@ -51,6 +54,7 @@ class Loader:
                 self._run_job(client, package, schema, started)
                 crash_point("load.job_committed")
                 package.move_job(started, "started_jobs", "completed_jobs")
+                tally.job_done(job.table)
                 crash_point("load.job_moved")
         crash_point("load.before_complete")
         # SQL jobs (user statements) run in the commit transaction, after merge/replace follow-up
@@ -58,6 +62,7 @@ class Loader:
                        lambda: client.complete_package(schema, load_id, tables, state, sql_jobs=sql_jobs))
         for job, _ in sql_jobs:
             package.move_job(job, "new_jobs", "completed_jobs")
+            tally.job_done(job.table)
         pkg_state["status"] = "loaded"
         write_json(package.path / "package_completed.json", {"status": "loaded", "completed_at": time.time()})
         return pkg_state

@@ -21,7 +21,7 @@ log = logging.getLogger("shipload.pipeline")
 #: how many of the newest local loads are looked up in the destination
 CHECKED_LOADS = 20
 #: what a working folder keeps of its state when the destination's state replaces it
-KEPT_KEYS = ("destination", "dataset_name")
+KEPT_KEYS = ("destination", "staging", "dataset_name")
 
 
 def _connected_client(p: Pipeline) -> Any:

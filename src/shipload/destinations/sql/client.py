@@ -22,6 +22,7 @@ from shipload.destinations.sql.system_tables import SYSTEM_TABLES
 from shipload.destinations.sql.transport import SqlTransport
 from shipload.exceptions import LoadJobFailed, SchemaError, TerminalError
 from shipload.packages.storage import JobFileName
+from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import (
     LOAD_JOBS_TABLE,
     LOADS_TABLE,
@@ -75,6 +76,8 @@ class SqlJobClient(JobClient):
         self.dialect = dialect
         self.dataset_name = dataset_name
         self.capabilities = capabilities
+        #: names used as typed (dataset names) get their case and length checked here
+        self.naming = SnakeCaseNaming(dialect.max_identifier_length)
         self.statements = StatementLog()  # recent statements this client ran, for traces and tests
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -101,7 +104,7 @@ class SqlJobClient(JobClient):
     catalog: str | None = None
 
     def schema_name(self, dataset: str) -> str:
-        quoted = self.dialect.quote_identifier(dataset)
+        quoted = self.dialect.quote_identifier(self.naming.verbatim_identifier(dataset))
         return f"{self.dialect.quote_identifier(self.catalog)}.{quoted}" if self.catalog else quoted
 
     def table(self, name: str) -> str:
@@ -111,12 +114,9 @@ class SqlJobClient(JobClient):
         return self.dialect.literal(value)
 
     # -- storage ------------------------------------------------------------------------------
-    #: query answering "does this schema exist"; `{name}` is the folded name as a literal
-    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM information_schema.schemata WHERE schema_name = {name}"
-
     def has_dataset(self, name: str | None = None) -> bool:
         folded = self._fold(name or self.dataset_name)
-        return bool(self.execute(self.has_dataset_sql.format(name=self.lit(folded))))
+        return bool(self.execute(self.dialect.dataset_exists_sql.format(name=self.lit(folded))))
 
     @property
     def staging_dataset_name(self) -> str:
@@ -163,7 +163,11 @@ class SqlJobClient(JobClient):
         return f"CREATE TABLE {target or self.table(table.name)} (\n  {cols}\n){self.table_options_sql(table)}"
 
     def column_sql(self, table: Table, col: Column) -> str:
-        return self.dialect.column_definition(col)
+        return self.dialect.column_definition(col, self.column_attributes(table, col))
+
+    def column_attributes(self, table: Table, col: Column) -> str:
+        """Destination extras of a column definition (Redshift: ENCODE)."""
+        return ""
 
     def table_options_sql(self, table: Table) -> str:
         return ""
@@ -216,9 +220,16 @@ class SqlJobClient(JobClient):
     def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
         if schema.version_hash in self.stored_schema_hashes(schema.name):
             return []
-        statements = self.migration_sql(schema, loaded_tables(schema))
+        tables = loaded_tables(schema)
+        first = self.prepare_migration(schema, tables)
+        statements = self.migration_sql(schema, tables)
         self._run_ddl(statements + self._version_insert_sql(schema))
-        return statements
+        return first + statements
+
+    def prepare_migration(self, schema: Schema, tables: list[Table]) -> list[str]:
+        """Checks and statements that must come before the migration transaction (Redshift:
+        design checks, VARCHAR widening, which cannot run in a transaction); returns what it ran."""
+        return []
 
     def _run_ddl(self, statements: list[str]) -> None:
         if self.dialect.supports_ddl_transactions:
@@ -309,6 +320,7 @@ class SqlJobClient(JobClient):
                 f"INSERT INTO {self.table(LOAD_JOBS_TABLE)} ({self._names(LOAD_JOBS_TABLE)}) "
                 f"VALUES ({self._values([load_id, job.job_id, self._now()])})"
             )
+            crash_point("load.job_marker")
 
     def target_of(self, schema: Schema, table_name: str) -> str:
         """The final table, or its staging twin when the chain's disposition needs follow-up SQL."""
@@ -326,6 +338,7 @@ class SqlJobClient(JobClient):
             prefix = statement_prefix(self.dialect, target, meta["columns"])
             for body in frames:
                 self.execute(prefix + body)
+                crash_point("load.statement")
             return
         self.load_native_file(schema.get_table(table_name), target, path, file_format)
 
@@ -384,9 +397,13 @@ class SqlJobClient(JobClient):
         builder = self.followup_class(self, schema, load_id)
         out: list[str] = []
         for root in self._roots(schema, tables):
-            if uses_staging(root):
+            if self.moved_by_followup(root):
                 out.extend(builder.for_root(root))
         return out
+
+    def moved_by_followup(self, root: Table) -> bool:
+        """True when follow-up SQL in the commit transaction moves `root`'s chain from staging."""
+        return uses_staging(root)
 
     def _state_insert_sql(self, state: dict[str, Any], load_id: str) -> list[str]:
         """The state's `_sl_pipeline_state` rows: compressed, in parts over the column limit."""
