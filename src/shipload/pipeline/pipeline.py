@@ -23,6 +23,7 @@ from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rota
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline import destination_state, progress
+from shipload.pipeline.capability_checks import check_resources
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.identifiers import check_dataset_name
 from shipload.pipeline.load_info import LoadInfo
@@ -190,9 +191,13 @@ class Pipeline:
     # -- steps ----------------------------------------------------------------------------------------
     def extract(self, data: Any, **hints: Any) -> str | None:
         self._recover()
-        schema_name, resources, source_hints = self._as_resources(
-            data, {k: hints.get(k) for k in RUN_HINT_KEYS}
-        )
+        try:
+            schema_name, resources, source_hints = self._as_resources(
+                data, {k: hints.get(k) for k in RUN_HINT_KEYS}
+            )
+            check_resources(self.destination.capabilities, self.destination.name, resources)
+        except TerminalError as exc:
+            raise PipelineStepFailed("extract", None, exc) from exc
         if "default_schema_name" not in self._state:
             self._state["default_schema_name"] = schema_name
             self._save_state()
