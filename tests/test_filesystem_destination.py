@@ -89,7 +89,7 @@ def test_replace_removes_earlier_files_of_the_chain(tmp_path: Path, monkeypatch:
 def test_merge_is_refused_with_the_table_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESTINATION__FILESYSTEM__BUCKET_URL", str(tmp_path))
     p = shipload.pipeline("fsm", destination="filesystem", dataset_name="raw")
-    with pytest.raises(shipload.PipelineStepFailed, match="table 'm': the filesystem destination supports"):
+    with pytest.raises(shipload.PipelineStepFailed, match="'m': write_disposition 'merge' is not supported by filesystem"):
         p.run([{"id": 1}], table_name="m", write_disposition="merge", primary_key="id")
 
 
