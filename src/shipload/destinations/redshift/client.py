@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -262,12 +263,13 @@ class RedshiftClient(SqlJobClient):
     def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
         raise TerminalError(f"redshift loads {file_format!r} files through S3 staging (staging='filesystem')")
 
-    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None) -> None:
+    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None,
+                         sql_jobs: Sequence[tuple[JobFileName, Path]] = ()) -> None:
         if not self.package_committed(load_id):
             for root in self._roots(schema, tables):
                 if _appended(root):
                     self.append_from_staging(schema, load_id, root)
-        super().complete_package(schema, load_id, tables, state)
+        super().complete_package(schema, load_id, tables, state, sql_jobs)
         if self.staged is not None:
             chains = {t.name for root in self._roots(schema, tables) for t in schema.table_chain(root.name)}
             self.staged.cleanup(sorted(chains | set(tables)))

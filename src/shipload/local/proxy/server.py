@@ -284,7 +284,7 @@ class Proxy:
             cmd = parse_copy(st.copy)
             spool = await asyncio.to_thread(self.reader.spool, cmd, Path(self.config.spool_dir))
         except LoadError as exc:  # the COPY began loading: pg_last_copy_count() is 0 now
-            await asyncio.to_thread(self._set_copy_count, conn, 0)
+            self._set_copy_count(conn, 0)
             return error_sql(exc.message, exc.code)
         except Emulated as exc:  # refused for syntax or privileges: the previous count stays
             return error_sql(exc.message, exc.code)
