@@ -3,20 +3,23 @@ place, table design hints, MERGE upserts, atomic replace from staging or ALTER T
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
 
 from shipload.destinations.base import Capabilities
+from shipload.destinations.postgres.errors import POSTGRES_ERRORS
 from shipload.destinations.postgres.transport import Psycopg2Transport
 from shipload.destinations.redshift.adapter import UNALTERABLE_ENCODINGS, table_design, unapplied_design
 from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
+from shipload.destinations.redshift.schema_check import check_schema
 from shipload.destinations.redshift.staged import StagedCopy
 from shipload.destinations.redshift.staged_files import COPY_JOB_FORMAT
 from shipload.destinations.sql.client import SqlJobClient
-from shipload.exceptions import ConfigError, DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.exceptions import ConfigError, DestinationTerminalError, TerminalError
 from shipload.normalize.rotation import FALLBACK_SLICES
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
@@ -32,16 +35,16 @@ CAPABILITIES = Capabilities(
     supported_staging_file_formats=("parquet", "jsonl"),
     max_identifier_length=RedshiftDialect.max_identifier_length,
     sql_dialect=RedshiftDialect,
+    schema_check=check_schema,
 )
 
-#: Redshift reports these as XX000; they are data errors no retry fixes
-TERMINAL_MESSAGES = ("cannot insert a null value", "numeric data overflow", "value too long",
-                     "string length exceeds ddl length", "precision exceeds maximum", "load into table")
-#: and this one (error 1023) is a conflict between concurrent transactions: retry
-TRANSIENT_MESSAGES = ("serializable isolation violation",)
+#: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
+REDSHIFT_ERRORS = dataclasses.replace(POSTGRES_ERRORS, transient_messages=("serializable isolation violation",))
 
 
 class RedshiftTransport(Psycopg2Transport):
+    error_classes = REDSHIFT_ERRORS
+
     def __init__(self, credentials: RedshiftCredentials, session_sql: list[str]) -> None:
         super().__init__(credentials.connect_kwargs(), credentials.secret_values(), "redshift")
         self.session_sql = session_sql
@@ -50,15 +53,6 @@ class RedshiftTransport(Psycopg2Transport):
         super().connect()
         for sql in self.session_sql:
             self.execute(sql)
-
-    def translate_error(self, exc: BaseException) -> BaseException:
-        err = super().translate_error(exc)
-        text = str(err).lower()
-        if any(m in text for m in TRANSIENT_MESSAGES):
-            return DestinationTransientError(str(err))
-        if isinstance(err, DestinationTransientError) and any(m in text for m in TERMINAL_MESSAGES):
-            return DestinationTerminalError(str(err))
-        return err
 
 
 class RedshiftClient(SqlJobClient):
