@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,12 @@ class Capabilities:
     sql_dialect: Any = None
     #: data types this destination cannot store per file format, e.g. {"jsonl": ("binary",)}
     unsupported_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: run on every normalized schema before its package is published, so before any DDL: raises
+    #: SchemaError for what the destination would refuse (the package is then set aside, the
+    #: pipeline's schema is not changed, and nothing blocks later runs)
+    schema_check: Callable[[Schema], None] | None = None
+    #: options for the file writers (e.g. parquet_json_logical_type: json columns as parquet JSON)
+    writer_options: dict[str, Any] = field(default_factory=dict)
 
 
 class JobClient(ABC):
@@ -74,6 +81,10 @@ class JobClient(ABC):
 
     @abstractmethod
     def get_stored_state(self, pipeline_name: str) -> dict[str, Any] | None: ...
+
+    def completed_loads(self, load_ids: list[str]) -> set[str] | None:
+        """Which of `load_ids` the destination committed; None if it cannot tell."""
+        return None
 
     @abstractmethod
     def get_stored_schema(self, schema_name: str) -> Schema | None: ...

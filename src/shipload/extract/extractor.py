@@ -7,6 +7,7 @@ without a second serialization format; Arrow data is written as Arrow IPC files,
 
 from __future__ import annotations
 
+import copyreg
 import os
 import pickle
 import time
@@ -31,6 +32,8 @@ from shipload.utils.typed import to_tagged
 
 PAGE_SIZE = 1000
 PAGES_PER_FILE = 20  # several files per big package: normalize splits work by file
+#: types pickle cannot keep, stored as what normalize reads them as (memoryview: its bytes)
+_PAGE_REDUCERS = {**copyreg.dispatch_table, memoryview: lambda m: (bytes, (m.tobytes(),))}
 
 
 class _TableFile:
@@ -61,7 +64,9 @@ class _TableFile:
             self._pages = 0
             progress.report("extract", self.table, files=1)
         try:
-            pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = _PAGE_REDUCERS
+            pickler.dump(page)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise _unstorable(self.table, page) or TerminalError(f"table {self.table!r}: {exc}") from None
         self._pages += 1

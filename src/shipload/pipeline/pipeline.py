@@ -22,12 +22,15 @@ from shipload.normalize.normalizer import Normalizer
 from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rotation
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
-from shipload.pipeline import progress
+from shipload.pipeline import destination_state, progress
 from shipload.pipeline.dataset import Dataset
+from shipload.pipeline.identifiers import check_dataset_name
 from shipload.pipeline.load_info import LoadInfo
+from shipload.pipeline.schema_revert import checked_before, revert_to_loaded_schemas
 from shipload.pipeline.trace import RunTrace
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
+from shipload.schema.skipped import skipped_tables
 from shipload.utils.faults import crash_point
 from shipload.utils.files import atomic_write, read_json, remove_tree, write_json
 from shipload.utils.typed import from_tagged, to_tagged
@@ -62,6 +65,7 @@ class Pipeline:
         self.storage = PipelineStorage(self.working_dir)
         stored = from_tagged(read_json(self.working_dir / "state.json", None))
         self._is_new = stored is None
+        self._synced = False  # state checked against the destination (once per Pipeline object)
         self._state: dict[str, Any] = stored or {"pipeline_name": pipeline_name, "_state_version": 0, "sources": {}}
         if destination is None and stored:
             destination = stored.get("destination")
@@ -76,7 +80,9 @@ class Pipeline:
         self.dataset_name = dataset_name or self._state.get("dataset_name") or f"{pipeline_name}_dataset{suffix}"
         if dev_mode and dataset_name:
             self.dataset_name = dataset_name + suffix
+        check_dataset_name(self.destination.capabilities.sql_dialect, self.dataset_name, self.destination.name)
         self._state["destination"] = self.destination.name
+        self._state["staging"] = self.staging.name if self.staging is not None else None
         self._state["dataset_name"] = self.dataset_name
         self.max_identifier_length = self.destination.capabilities.max_identifier_length
         self._schemas: dict[str, Schema] = {}
@@ -117,8 +123,10 @@ class Pipeline:
     def import_schema(self, path: str | os.PathLike[str]) -> Schema:
         schema = Schema.from_yaml(Path(path).read_text("utf-8"), self.max_identifier_length)
         current = self.schema(schema.name)
-        schema.version = max(schema.version, current.version)
-        schema.bump_version()
+        if schema.content_hash() != current.content_hash():  # edited: a new version, above both
+            schema.version = max(schema.version, current.version) + 1
+        else:
+            schema.version = current.version
         self._save_schema(schema)
         return schema
 
@@ -227,9 +235,9 @@ class Pipeline:
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
         dialect = self.destination.capabilities.sql_dialect
-        options: dict[str, Any] = {"dialect": dialect}
-        staged = self.staging is not None
         caps = self.destination.capabilities
+        options: dict[str, Any] = {"dialect": dialect, **caps.writer_options}
+        staged = self.staging is not None
         fmt = loader_file_format or (caps.preferred_staging_file_format if staged else caps.preferred_loader_file_format)
         limits = rotation(resolve_spec(NormalizeSettings, ("normalize",), self.pipeline_name), fmt, staged)
         package_hook = None
@@ -241,7 +249,7 @@ class Pipeline:
             package_hook = StagedPackager(limits.configured, self._slice_count)
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
                                 limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
-                                package_hook=package_hook)
+                                package_hook=checked_before(caps.schema_check, package_hook))
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -323,12 +331,15 @@ class Pipeline:
         crash_point("load.package_committed")
         self._package_loaded(package, pipeline_state, to_store)
         info.load_ids.append(package.load_id)
+        skipped = skipped_tables(schema)
         for table, n in (pkg_state.get("row_counts") or {}).items():
-            info.row_counts[table] = info.row_counts.get(table, 0) + n
+            if table not in skipped:
+                info.row_counts[table] = info.row_counts.get(table, 0) + n
 
     def _package_loaded(self, package: LoadPackage, pipeline_state: dict[str, Any] | None, stored: dict[str, Any] | None) -> None:
         if pipeline_state is not None:
-            keep = {k: self._state[k] for k in ("destination", "dataset_name", "default_schema_name") if k in self._state}
+            keep = {k: self._state[k] for k in ("destination", "staging", "dataset_name", "default_schema_name")
+                    if k in self._state}
             self._state = dict(pipeline_state, **keep)
             if stored is not None:
                 self._state["_stored_hash"] = stored["_version_hash"]
@@ -371,7 +382,7 @@ class Pipeline:
     def _run(self, trace: RunTrace, data: Any, loader_file_format: str | None, hints: dict[str, Any]) -> LoadInfo:
         started = trace.started_at
         self._recover()
-        if self._is_new:
+        if not self._synced:
             self.sync_destination()
         steps: dict[str, float] = {}
         pending_info = None
@@ -413,26 +424,17 @@ class Pipeline:
 
     # -- destination ----------------------------------------------------------------------------------
     def sync_destination(self) -> bool:
-        """On a new working folder, restore state and schema from the destination's completed loads."""
+        """On a new working folder, restore state and schema from the destination's completed loads;
+        on a used one, check that the destination has its loads (see pipeline/destination_state.py).
+        A failed restore fails the run (`PipelineStepFailed`, step 'restore state')."""
+        if self._is_new:
+            restored = destination_state.restore_into_new_folder(self)
+        else:
+            destination_state.check_recorded_loads(self)
+            restored = False
         self._is_new = False
-        try:
-            with self.destination.client(self.pipeline_name, self.dataset_name) as client:
-                stored = client.get_stored_state(self.pipeline_name)
-                if stored is None:
-                    self._save_state()
-                    return False
-                keep = {k: self._state[k] for k in ("destination", "dataset_name") if k in self._state}
-                self._state = dict(stored, **keep)
-                self._state["_stored_hash"] = stored.get("_version_hash")
-                for name in {self._state.get("default_schema_name"), *stored.get("sources", {}).keys()} - {None}:
-                    schema = client.get_stored_schema(name)
-                    if schema is not None:
-                        self._save_schema(schema)
-                self._save_state()
-                return True
-        except Exception as exc:
-            log.warning("could not restore state from the destination: %s", exc)
-            return False
+        self._synced = True
+        return restored
 
     def sql_client(self) -> Any:
         """A connected SQL client for the pipeline's dataset; use as a context manager."""
@@ -447,6 +449,7 @@ class Pipeline:
             remove_tree(path)
         for pkg in self.storage.normalized_packages():
             remove_tree(pkg.path)
+        revert_to_loaded_schemas(self)
 
 
 def pipeline(
@@ -470,4 +473,4 @@ def attach(pipeline_name: str, pipelines_dir: str | os.PathLike[str] | None = No
     stored = read_json(folder / "state.json", None)
     if stored is None:  # only destination and dataset are read here: no typed values needed
         raise PipelineError(f"no pipeline {pipeline_name!r} in {folder.parent}")
-    return Pipeline(pipeline_name, stored["destination"], None, stored.get("dataset_name"), pipelines_dir)
+    return Pipeline(pipeline_name, stored["destination"], stored.get("staging"), stored.get("dataset_name"), pipelines_dir)

@@ -232,7 +232,8 @@ class S3Bucket(Bucket):
                        Delete={"Objects": [{"Key": self._key(k)} for k in batch], "Quiet": True})
 
     def check(self) -> None:
-        self._call("access check", self.client.head_bucket, Bucket=self.bucket)
+        # a listing (not HEAD, whose errors have no body) names the cause: wrong secret, unknown key, no bucket
+        self._call("access check", self.client.list_objects_v2, Bucket=self.bucket, Prefix=self._key(""), MaxKeys=1)
 
     def region(self) -> str | None:
         """The bucket's region (GetBucketLocation), or the configured one when it cannot be read."""

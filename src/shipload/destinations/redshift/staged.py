@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from shipload.destinations.filesystem.layout import data_key, table_prefix
 from shipload.destinations.redshift.copy_sql import (
     CROSS_REGION_FORMATS,
     authorization,
@@ -22,21 +23,12 @@ from shipload.destinations.redshift.staged_files import STAGED_FOLDER
 from shipload.exceptions import ConfigError, DestinationError, DestinationTerminalError
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Schema
+from shipload.utils.faults import crash_armed, crash_point
 from shipload.utils.files import read_json
 
 log = logging.getLogger("shipload.load")
 
-REMOTE_EXTENSIONS = {"parquet": "parquet", "jsonl": "jsonl.gz"}
 LOAD_ERROR_ROWS = 5
-
-
-def table_prefix(dataset: str, table: str) -> str:
-    """Bucket folder of a table's staged files: `<dataset>/<table>/`."""
-    return f"{dataset}/{table}/"
-
-
-def staged_key(dataset: str, table: str, load_id: str, file_id: str, file_format: str) -> str:
-    return f"{table_prefix(dataset, table)}{load_id}.{file_id}.{REMOTE_EXTENSIONS[file_format]}"
 
 
 def manifest_key(dataset: str, table: str, load_id: str, file_id: str) -> str:
@@ -89,9 +81,9 @@ class StagedCopy:
         pairs = []
         for entry in spec["files"]:
             name = JobFileName.parse(entry["name"])
-            pairs.append((folder / entry["name"], staged_key(dataset, table.name, load_id, name.file_id, file_format)))
+            pairs.append((folder / entry["name"], data_key(dataset, table.name, load_id, name.file_id, file_format)))
         target = client.target_of(schema, table.name)
-        sizes = self.bucket.put_files(pairs)
+        sizes = self._upload(pairs)
         entries = []
         for _, key in pairs:
             entry: dict[str, Any] = {"url": self.bucket.full_url(key), "mandatory": True}
@@ -100,6 +92,7 @@ class StagedCopy:
             entries.append(entry)
         manifest = manifest_key(dataset, table.name, load_id, job.file_id)
         self.bucket.put_bytes(orjson.dumps({"entries": entries}), manifest)
+        crash_point("staging.uploaded")
         expected = sum(int(e["rows"]) for e in spec["files"])
         has_json = any(c.data_type == "json" for c in table.complete_columns())
         auth = authorization(self.settings, self.bucket, client.lit)  # frozen right before the COPY
@@ -120,6 +113,7 @@ class StagedCopy:
                 except DestinationError as exc:
                     raise self._explain(exc, table.name, [u["url"] for u in entries]) from None
                 loaded = client.execute("SELECT pg_last_copy_count()")[0][0]
+                crash_point("staging.copied")
                 if int(loaded) != expected:
                     raise DestinationTerminalError(
                         f"redshift: COPY into {target} loaded {loaded} rows but the {len(pairs)} staged file(s) of "
@@ -129,9 +123,20 @@ class StagedCopy:
                     f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
                     f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
                 )
+                crash_point("load.job_marker")
         finally:
             for s in added:
                 transport._secrets.remove(s)
+
+    def _upload(self, pairs: list[tuple[Path, str]]) -> dict[str, int]:
+        """Upload the files (in parallel; with a crash point armed, one by one so it can hit mid-upload)."""
+        if not crash_armed("staging.file_uploaded"):
+            return self.bucket.put_files(pairs)
+        sizes = {}
+        for path, key in pairs:
+            sizes[key] = self.bucket.put_file(path, key)
+            crash_point("staging.file_uploaded")
+        return sizes
 
     def _explain(self, exc: DestinationError, table: str, urls: list[str]) -> DestinationError:
         """The COPY error with the matching `stl_load_errors` rows (file, line, column, type, reason)."""
@@ -164,8 +169,10 @@ class StagedCopy:
         """Delete the staged files and manifests of `tables` (this load's and earlier failed ones')."""
         if getattr(self.settings, "keep_staged_files", False):
             return
+        crash_point("staging.before_cleanup")
         for table in tables:
             try:
                 self.bucket.delete_prefix(table_prefix(self.client.dataset_name, table))
+                crash_point("staging.cleaned")
             except Exception as exc:  # the load is committed; leftovers go with the next load
                 log.warning("could not delete staged files of table %r: %s", table, exc)

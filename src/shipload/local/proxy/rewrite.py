@@ -28,7 +28,7 @@ COMPAT_FUNCTIONS = {
 }
 RENAMED_FUNCTIONS = {"nvl": "coalesce"}
 #: Redshift system views emulated in the compat schema
-COMPAT_RELATIONS = {"stl_load_errors", "svv_table_info", "pg_table_def", "stl_query", "svl_qlog"}
+COMPAT_RELATIONS = {"stl_load_errors", "stv_slices", "svv_table_info", "pg_table_def", "stl_query", "svl_qlog"}
 #: Redshift-only session parameters, kept as custom settings so SET/SHOW/RESET work
 SESSION_PARAMETERS = {
     "enable_case_sensitive_identifier", "query_group", "wlm_query_slot_count", "analyze_threshold_percent",
