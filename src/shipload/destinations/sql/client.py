@@ -180,9 +180,14 @@ class SqlJobClient(JobClient):
         return [f"ALTER TABLE {target} ADD COLUMN {self.column_sql(table, c)}" for c in columns]
 
     def check_folding(self, tables: list[Table]) -> None:
-        """Names that become equal once the destination folds them are refused before any DDL."""
+        """Names that become equal once the destination folds them, and tables wider than the
+        destination allows, are refused before any DDL."""
         seen_tables: dict[str, str] = {}
+        limit = self.dialect.max_table_columns
         for table in tables:
+            if limit is not None and len(table.complete_columns()) > limit:
+                raise SchemaError(f"table {table.name!r} has {len(table.complete_columns())} columns; {self.dialect.name} "
+                                  f"allows at most {limit}: nest the data (a json column hint) or split the table")
             other = seen_tables.setdefault(self._fold(table.name), table.name)
             if other != table.name:
                 raise SchemaError(f"tables {other!r} and {table.name!r} are the same table on {self.dialect.name}")
@@ -316,6 +321,7 @@ class SqlJobClient(JobClient):
     def run_job(self, schema: Schema, load_id: str, job: JobFileName, path: Path) -> None:
         with self.transport.transaction():
             self.load_file(schema, job.table, path, job.file_format)
+            crash_point("load.job_data")
             self.execute(
                 f"INSERT INTO {self.table(LOAD_JOBS_TABLE)} ({self._names(LOAD_JOBS_TABLE)}) "
                 f"VALUES ({self._values([load_id, job.job_id, self._now()])})"
@@ -338,7 +344,6 @@ class SqlJobClient(JobClient):
             prefix = statement_prefix(self.dialect, target, meta["columns"])
             for body in frames:
                 self.execute(prefix + body)
-                crash_point("load.statement")
             return
         self.load_native_file(schema.get_table(table_name), target, path, file_format)
 

@@ -24,6 +24,7 @@ import orjson
 
 from shipload.local.proxy import results, wire
 from shipload.local.proxy.copy_s3 import LoadError, S3Reader, SpoolResult, parse_copy, spool_call
+from shipload.local.proxy.faults import FaultInjector
 from shipload.local.proxy.longnames import LongNames
 from shipload.local.proxy.rewrite import REDSHIFT_VERSION, Emulated, Session, Statement, error_sql, rewrite_sql
 from shipload.local.proxy.statement_log import LogState, StatementLog
@@ -91,6 +92,7 @@ class Connection:
     supers: set[int] = field(default_factory=set)
     texts: set[int] = field(default_factory=set)
     formats: list[int] = field(default_factory=list)
+    drop_at_ready: bool = False  # test fault: close the client connection at the next ReadyForQuery
     user: str = ""
     #: prepared statements that are COPYs (name -> statement, executed yet): a driver that caches them
     #: (redshift_connector) binds again without a Parse, and each execution must read the bucket anew
@@ -109,6 +111,7 @@ class Proxy:
         self.statement_log = StatementLog(config.statement_log, config.log_rewritten)
         self.names = LongNames(config.names_file or str(Path(config.statement_log).with_name("long_names.jsonl")))
         Path(config.spool_dir).mkdir(parents=True, exist_ok=True)
+        self.faults = FaultInjector.from_env()  # tests only: see faults.py
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self.handle, self.config.listen_host, self.config.listen_port)
@@ -139,12 +142,18 @@ class Proxy:
             swriter.write(wire.build_startup(params))
             await swriter.drain()
             upstream = asyncio.create_task(self.server_to_client(conn, sreader, cwriter))
-            try:
-                await self.client_to_server(conn, creader, swriter, cwriter)
+            downstream = asyncio.create_task(self.client_to_server(conn, creader, swriter, cwriter))
+            try:  # either side closing (the backend terminated, the client gone) ends the connection
+                done, _ = await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    exc = task.exception()
+                    if exc is not None and not isinstance(exc, (asyncio.IncompleteReadError, ConnectionError)):
+                        log.error("connection %s failed: %r", conn.cid, exc)
             finally:
-                upstream.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await upstream
+                for task in (upstream, downstream):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except Exception:
@@ -163,6 +172,12 @@ class Proxy:
             kind, body = await wire.read_message(creader)
             if kind == b"Q":
                 sql = body[:-1].decode("utf-8")
+                fault = self.faults.check(conn.database, sql) if self.faults else None
+                if fault is not None and fault.action == "drop":
+                    raise ConnectionResetError("injected fault: connection dropped")
+                conn.drop_at_ready = fault is not None and fault.action == "drop_after"
+                if fault is not None and fault.action == "error":
+                    sql = error_sql(fault.message, fault.code)
                 out, then_begin = await self.simple_query(conn, sql)
                 conn.replies.append("pass_in_block" if then_begin else "pass")
                 swriter.write(wire.message(b"Q", wire.cstring(out)))
@@ -309,6 +324,9 @@ class Proxy:
                 continue
             if kind == b"Z" and mode == "pass_in_block":
                 body = b"T"
+            if kind == b"Z" and conn.drop_at_ready:  # injected fault: the reply never arrives
+                cwriter.close()
+                raise ConnectionResetError("injected fault: connection dropped after the statement ran")
             if kind in (b"1", b"3") and conn.acks:
                 if conn.acks.popleft():
                     continue  # the reply to a Close/Parse of the proxy's own
