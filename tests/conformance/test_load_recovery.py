@@ -22,27 +22,23 @@ def _job_rows_without_a_load(p: shipload.Pipeline) -> list[tuple]:
 def test_a_failed_job_runs_again_once_the_cause_is_fixed(destination: str) -> None:
     p = shipload.pipeline("resume", destination=destination)
     p.run([{"id": 1}, {"id": 2}], table_name="t")
-    with p.sql_client() as c:
-        source, missing = c.table("t"), c.table("copied")
-
-    @shipload.resource(file_format="sql", name="copy_ids")
-    def copy_ids():
-        yield f"INSERT INTO {missing} SELECT id FROM {source}"
-
+    with p.sql_client() as c:  # the user's own constraint, which the next load breaks
+        c.execute(f"CREATE UNIQUE INDEX t_id_unique ON {c.table('t')} (id)")
     for _ in range(2):  # failing twice leaves one failed job, not a job plus its error file as a job
         with pytest.raises(shipload.PipelineStepFailed) as err:
-            p.run(copy_ids())
-        assert "copied" in str(err.value) and ".exception" not in str(err.value)
+            p.run([{"id": 2}, {"id": 3}], table_name="t")
+        assert "'t'" in str(err.value) and ".exception" not in str(err.value)
     (package,) = p.storage.normalized_packages()
-    assert [j.file_format for j in package.jobs("failed_jobs")] == ["sql"]
+    assert [j.table for j in package.jobs("failed_jobs")] == ["t"]
+    assert "t_id_unique" in package.failure_message(package.jobs("failed_jobs")[0]) or destination == "duckdb"
     with p.sql_client() as c:  # the user fixes the cause
-        c.execute(f"CREATE TABLE {missing} (id BIGINT)")
+        c.execute(f"DELETE FROM {c.table('t')} WHERE id = 2")
     p.run()
-    assert table_rows(p, "copied", "id", order_by="id") == [(1,), (2,)]
+    assert table_rows(p, "t", "id", order_by="id") == [(1,), (2,), (3,)]
     assert not p.storage.normalized_packages()
     assert _job_rows_without_a_load(p) == []
     p.run()  # nothing left to do, nothing loaded twice
-    assert table_rows(p, "copied", "count(*)") == [(2,)]
+    assert table_rows(p, "t", "count(*)") == [(3,)]
 
 
 def _route_through(destination: str, link_port: int, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -219,3 +219,61 @@ def test_several_new_columns_and_variants_in_one_load(destination: str) -> None:
         (2, 6, None, "x", 2.5, None, True),
         (3, None, "seven", "7", None, "half", False),
     ]
+
+
+@pytest.mark.parametrize("disposition", [{"disposition": "merge"}, {"disposition": "replace", "strategy": "insert-from-staging"},
+                                         {"disposition": "replace", "strategy": "staging-optimized"}],
+                         ids=["merge", "replace-from-staging", "staging-optimized"])
+def test_sql_jobs_see_the_tables_after_merge_and_replace(destination: str, disposition: dict) -> None:
+    p = shipload.pipeline("sqlorder", destination=destination)
+    target = f'"{p.dataset_name}"."players"'
+
+    @shipload.resource(name="players", primary_key="id", write_disposition=disposition)
+    def players(ids: range):
+        yield [{"id": i, "name": f"p{i}"} for i in ids]
+
+    @shipload.resource(file_format="sql", name="shout")
+    def shout():
+        yield f"UPDATE {target} SET name = upper(name)"
+
+    @shipload.source(name="league")
+    def league(ids: range):
+        return players(ids), shout()
+
+    p.run(players(range(3)))
+    p.run(league(range(2, 6)))
+    expected = [f"P{i}" for i in (range(6) if disposition["disposition"] == "merge" else range(2, 6))]
+    assert [r[0] for r in table_rows(p, "players", "name", order_by="id")] == expected
+
+
+def test_sql_jobs_that_cannot_be_all_or_nothing_are_refused_before_loading(
+    destination: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = shipload.pipeline("sqlcheck", destination=destination)
+    p.run([{"id": 1}], table_name="t")
+    target = f'"{p.dataset_name}"."t"'
+    dialect = as_destination(destination).capabilities.sql_dialect
+
+    @shipload.resource(file_format="sql", name="wipe")
+    def wipe():
+        yield f"  truncate TABLE {target}"
+
+    if dialect.truncate_commits:  # Redshift: TRUNCATE commits whatever ran before it in the transaction
+        with pytest.raises(shipload.PipelineStepFailed, match="TRUNCATE") as err:
+            p.run(wipe())
+        assert err.value.step == "normalize" and "wipe" in str(err.value)
+        assert table_rows(p, "t", "count(*)") == [(1,)]
+    else:
+        p.run(wipe())
+        assert table_rows(p, "t", "count(*)") == [(0,)]
+    monkeypatch.setattr(dialect, "max_statement_bytes", 4096)
+
+    @shipload.resource(file_format="sql", name="huge")
+    def huge():
+        yield f"INSERT INTO {target} (id) VALUES " + ", ".join(f"({i})" for i in range(2000))
+
+    with pytest.raises(shipload.PipelineStepFailed, match="4096") as err:
+        p.run(huge())
+    assert err.value.step == "normalize" and "huge" in str(err.value)
+    assert not p.storage.normalized_packages()
+    assert p.run([{"id": 5}], table_name="t").row_counts == {"t": 1}  # nothing left blocking

@@ -23,10 +23,12 @@ from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rota
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
 from shipload.pipeline import destination_state, progress
+from shipload.pipeline.capability_checks import check_resources
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.identifiers import check_dataset_name
 from shipload.pipeline.load_info import LoadInfo
-from shipload.pipeline.schema_revert import checked_before, revert_to_loaded_schemas
+from shipload.pipeline.package_checks import checked_before
+from shipload.pipeline.schema_revert import revert_to_loaded_schemas
 from shipload.pipeline.trace import RunTrace
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
@@ -189,9 +191,13 @@ class Pipeline:
     # -- steps ----------------------------------------------------------------------------------------
     def extract(self, data: Any, **hints: Any) -> str | None:
         self._recover()
-        schema_name, resources, source_hints = self._as_resources(
-            data, {k: hints.get(k) for k in RUN_HINT_KEYS}
-        )
+        try:
+            schema_name, resources, source_hints = self._as_resources(
+                data, {k: hints.get(k) for k in RUN_HINT_KEYS}
+            )
+            check_resources(self.destination.capabilities, self.destination.name, resources)
+        except TerminalError as exc:
+            raise PipelineStepFailed("extract", None, exc) from exc
         if "default_schema_name" not in self._state:
             self._state["default_schema_name"] = schema_name
             self._save_state()
@@ -249,7 +255,7 @@ class Pipeline:
             package_hook = StagedPackager(limits.configured, self._slice_count)
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
                                 limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
-                                package_hook=checked_before(caps.schema_check, package_hook))
+                                package_hook=checked_before(caps.schema_check, dialect, package_hook))
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})

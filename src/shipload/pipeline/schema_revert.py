@@ -1,15 +1,10 @@
-"""Keep a refused schema change out of the pipeline's schema.
-
-* `checked_before`: the destination's `schema_check` runs on the normalized schema before the
-  package is published; a refusal sets the extracted package aside and the schema is not saved.
-* `revert_to_loaded_schemas`: after `drop_pending_packages()`, each schema goes back to the one of
-  the newest completed load (or to empty when nothing was loaded), so tables of dropped packages,
-  whose DDL the destination may have refused, are not migrated again by every later run."""
+"""Keep a refused schema change out of the pipeline's schema: after `drop_pending_packages()`, each
+schema goes back to the one of the newest completed load (or to empty when nothing was loaded), so
+tables of dropped packages, whose DDL the destination may have refused, are not migrated again by
+every later run. (Checks before a package exists: pipeline/package_checks.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipload.schema.schema import Schema
@@ -17,19 +12,6 @@ from shipload.utils.files import read_json
 
 if TYPE_CHECKING:
     from shipload.pipeline.pipeline import Pipeline
-
-
-def checked_before(check: Callable[[Schema], None] | None, hook: Any) -> Any:
-    """A package hook that runs `check(schema)` first, then `hook` (either may be None)."""
-    if check is None:
-        return hook
-
-    def run(work: Path, schema: Schema) -> None:
-        check(schema)
-        if hook is not None:
-            hook(work, schema)
-
-    return run
 
 
 def revert_to_loaded_schemas(p: Pipeline) -> None:

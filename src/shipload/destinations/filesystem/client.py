@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,10 @@ class FilesystemClient(JobClient):
         key = layout.loads_key(self.dataset_name, load_id)
         return key in self.bucket.list(key)
 
-    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None) -> None:
+    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None,
+                         sql_jobs: Sequence[tuple[JobFileName, Path]] = ()) -> None:
+        if sql_jobs:
+            raise TerminalError(f"the filesystem destination cannot run SQL jobs ({sql_jobs[0][0].table!r})")
         if self.package_committed(load_id):
             return
         if state is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,18 @@ CAPABILITIES = Capabilities(
 #: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
 REDSHIFT_ERRORS = dataclasses.replace(POSTGRES_ERRORS, transient_messages=("serializable isolation violation",))
 
+#: Redshift sends SUPER values as JSON text under type OID 4000 (psycopg2 would hand back a str)
+SUPER_OID = 4000
+
+
+def register_super(conn: Any) -> None:
+    """Read SUPER values on `conn` as Python values (the JSON text parsed)."""
+    import orjson
+    import psycopg2.extensions
+
+    super_type = psycopg2.extensions.new_type((SUPER_OID,), "SUPER", lambda v, _cur: None if v is None else orjson.loads(v))
+    psycopg2.extensions.register_type(super_type, conn)
+
 
 class RedshiftTransport(Psycopg2Transport):
     error_classes = REDSHIFT_ERRORS
@@ -51,6 +64,7 @@ class RedshiftTransport(Psycopg2Transport):
 
     def connect(self) -> None:
         super().connect()
+        register_super(self.conn)
         for sql in self.session_sql:
             self.execute(sql)
 
@@ -249,12 +263,13 @@ class RedshiftClient(SqlJobClient):
     def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
         raise TerminalError(f"redshift loads {file_format!r} files through S3 staging (staging='filesystem')")
 
-    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None) -> None:
+    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None,
+                         sql_jobs: Sequence[tuple[JobFileName, Path]] = ()) -> None:
         if not self.package_committed(load_id):
             for root in self._roots(schema, tables):
                 if _appended(root):
                     self.append_from_staging(schema, load_id, root)
-        super().complete_package(schema, load_id, tables, state)
+        super().complete_package(schema, load_id, tables, state, sql_jobs)
         if self.staged is not None:
             chains = {t.name for root in self._roots(schema, tables) for t in schema.table_chain(root.name)}
             self.staged.cleanup(sorted(chains | set(tables)))

@@ -8,7 +8,7 @@ import collections
 import dataclasses
 import datetime as dt
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +20,7 @@ from shipload.destinations.sql.followup import FollowupSql, uses_staging
 from shipload.destinations.sql.stored_text import PART_MARK, from_parts, to_parts
 from shipload.destinations.sql.system_tables import SYSTEM_TABLES
 from shipload.destinations.sql.transport import SqlTransport
-from shipload.exceptions import SchemaError, TerminalError
+from shipload.exceptions import LoadJobFailed, SchemaError, TerminalError
 from shipload.packages.storage import JobFileName
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import (
@@ -335,11 +335,7 @@ class SqlJobClient(JobClient):
         return self.table(table_name)
 
     def load_file(self, schema: Schema, table_name: str, path: Path, file_format: str) -> None:
-        """Load one file inside the open transaction."""
-        if file_format == "sql":
-            for sql in read_frames(path)[2]:
-                self.execute(sql)
-            return
+        """Load one data file inside the open transaction (SQL jobs: `run_sql_job`)."""
         target = self.target_of(schema, table_name)
         for sql in self.before_load_sql(target):
             self.execute(sql)
@@ -364,7 +360,8 @@ class SqlJobClient(JobClient):
         return self.transport.call(action)
 
     def complete_package(
-        self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None
+        self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None,
+        sql_jobs: Sequence[tuple[JobFileName, Path]] = (),
     ) -> None:
         with self.transport.transaction():
             if self.package_committed(load_id):  # crashed after the commit, before the local move
@@ -372,6 +369,8 @@ class SqlJobClient(JobClient):
             for sql in self.followup_sql(schema, load_id, tables):
                 self.execute(sql)
                 crash_point("load.followup_sql")
+            for job, path in sql_jobs:
+                self.run_sql_job(load_id, job, path)
             if state is not None:
                 for sql in self._state_insert_sql(state, load_id):
                     self.execute(sql)
@@ -380,6 +379,14 @@ class SqlJobClient(JobClient):
             self.execute(f"INSERT INTO {self.table(LOADS_TABLE)} ({self._names(LOADS_TABLE)}) VALUES ({self._values(values)})")
 
     followup_class: ClassVar[type[FollowupSql]] = FollowupSql
+
+    def run_sql_job(self, load_id: str, job: JobFileName, path: Path) -> None:
+        """The statements of one SQL job, inside the open commit transaction."""
+        try:
+            for sql in read_frames(path)[2]:
+                self.execute(sql)
+        except TerminalError as exc:
+            raise LoadJobFailed(load_id, job.name, job.table, str(exc)) from exc
 
     def completed_loads(self, load_ids: list[str]) -> set[str]:
         if not load_ids or not self.has_dataset() or LOADS_TABLE not in self.reflect([LOADS_TABLE]):
