@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -144,15 +145,26 @@ def test_a_bad_design_hint_is_refused_before_any_package_and_blocks_nothing(reds
 
 
 def test_a_failed_migration_leaves_the_pipeline_runnable_once_the_cause_is_fixed(redshift_db: object) -> None:
-    """A DDL the destination refuses (the local endpoint refuses identifiers over 63 bytes, which
-    Redshift allows, so no check can catch it before): the package stays pending and fails again
-    until its cause is fixed; dropping it (after fixing the code) brings back the schema of the
-    last load, so nothing of the refused table is migrated again."""
+    """A DDL the destination refuses (a view of the table's name, made outside the pipeline, so no
+    check can catch it before): the package stays pending and fails again until its cause is
+    fixed; dropping it (after fixing the code) brings back the schema of the last load, so nothing
+    of the refused table is migrated again."""
+    import os
+
+    import psycopg2
+
     p = shipload.pipeline("badddl", destination="redshift", dataset_name="d")
     p.run([{"id": 0}], table_name="first")
-    long_name = "x" * 80
+    long_name = "blocked"
+    info: Any = redshift_db
+    conn = psycopg2.connect(host=info.redshift_host, port=info.redshift_port, user=info.username,
+                            password=info.password, dbname=os.environ["DESTINATION__REDSHIFT__CREDENTIALS__DATABASE"])
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE VIEW d.blocked AS SELECT 'x'::varchar AS other")
+    conn.close()
     for _ in range(2):
-        with pytest.raises(shipload.PipelineStepFailed, match="80 bytes"):
+        with pytest.raises(shipload.PipelineStepFailed, match="blocked"):
             p.run([{"id": 1}], table_name=long_name)
     assert len(p.storage.normalized_packages()) == 1
     p.drop_pending_packages()
