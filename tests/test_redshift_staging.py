@@ -469,3 +469,17 @@ def test_profile_from_the_shared_credentials_file(staged: Any, monkeypatch: pyte
     p.run(games(2), table_name="games")
     assert table_rows(p, "games", "count(*)") == [(2,)]
     assert all(f"aws_access_key_id={staged.access_key_id}" in s for s in copies(staged))
+
+
+def test_files_of_a_dropped_failed_load_go_with_the_next_successful_one(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _first_load("dropped")
+    with monkeypatch.context() as m:
+        m.setenv("DESTINATION__REDSHIFT__STAGING_IAM_ROLE", "arn:aws:iam::1:role/nope")
+        with pytest.raises(shipload.PipelineStepFailed):
+            p.run([{"id": 1, "n": 1}], table_name="t")
+    failed = _staged_files(staged, "dropped")
+    assert failed
+    p.drop_pending_packages()
+    p.run([{"id": 2, "n": 2}], table_name="t")
+    assert table_rows(p, "t", "id", order_by="id") == [(0,), (2,)]
+    assert _staged_files(staged, "dropped") == []
