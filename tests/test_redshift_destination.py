@@ -269,14 +269,39 @@ def test_wrong_password_is_terminal(redshift_db: Any, monkeypatch: pytest.Monkey
     assert isinstance(err, DestinationTerminalError) and "password authentication failed" in str(err)
 
 
-def test_lock_tables_and_case_sensitive_settings(redshift_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_tables_locks_the_target_inside_each_load_transaction(redshift_db: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESTINATION__REDSHIFT__LOCK_TABLES", "true")
-    monkeypatch.setenv("DESTINATION__REDSHIFT__CASE_SENSITIVE", "true")
     p = shipload.pipeline("lock", destination="redshift", dataset_name="d")
     p.run([{"id": 1}], table_name="t")
-    sent = statements(redshift_db)
-    assert 'LOCK "d"."t"' in sent and "SET enable_case_sensitive_identifier TO true" in sent
+    with open(redshift_db.statement_log, encoding="utf-8") as fh:
+        entries = [json.loads(line) for line in fh if f'"db":"{_current_db()}"' in line]
+    insert = next(e for e in entries if e["sql"].startswith('INSERT INTO "d"."t"'))
+    same_conn = [e["sql"] for e in entries if e["conn"] == insert["conn"]]
+    at = same_conn.index(insert["sql"])
+    begin = max(i for i, sql in enumerate(same_conn[:at]) if sql.upper().startswith("BEGIN"))
+    assert 'LOCK "d"."t"' in same_conn[begin + 1:at]  # the lock is taken in the transaction that inserts
     assert table_rows(p, "t", "id") == [(1,)]
+
+
+def test_case_sensitive_setting_is_refused_and_identifiers_are_lower_case(redshift_db: Any,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 item 10: `case_sensitive` never kept case; it is removed, and `true` says so
+    before anything is sent, instead of loading under other names silently."""
+    p = shipload.pipeline("cased", destination="redshift", dataset_name="d")
+    p.run([{"userId": 1, "Meta": {"Tags": ["a"]}}], table_name="UserEvents")
+    assert table_rows(p, "user_events", "user_id") == [(1,)]
+    assert p.dataset().rows("UserEvents", columns=["userId"]) == [{"user_id": 1}]  # names as the data has them
+    assert "SET enable_case_sensitive_identifier TO true" not in statements(redshift_db)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CASE_SENSITIVE", "true")
+    before = len(statements(redshift_db))
+    with pytest.raises(shipload.exceptions.ConfigError, match="case_sensitive was removed.*lower-case"):
+        p.run([{"userId": 2}], table_name="UserEvents")
+    assert statements(redshift_db)[before:] == []
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CASE_SENSITIVE", "false")
+    p.drop_pending_packages()
+    p.run([{"userId": 2}], table_name="UserEvents")
+    assert table_rows(p, "user_events", "user_id", order_by="user_id") == [(1,), (2,)]
 
 
 def test_views_survive_replace_and_block_widening_with_a_clear_error(redshift_db: Any) -> None:
@@ -352,8 +377,3 @@ def test_arrow_text_columns_are_sized_too(redshift_db: Any) -> None:
     p.run(pa.table({"id": [1, 2], "name": ["a", "é" * 300]}), table_name="t")
     assert _columns(p, "t")["name"] == ("character varying", 1024)  # 600 bytes * 1.25 -> 1024
     assert table_rows(p, "t", "id, length(name)", order_by="id") == [(1, 1), (2, 300)]
-
-
-def test_s3_staging_is_refused_until_it_exists() -> None:
-    with pytest.raises(shipload.exceptions.PipelineError, match="not available"):
-        shipload.pipeline("staged", destination="redshift", staging="filesystem")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,27 +22,23 @@ def _job_rows_without_a_load(p: shipload.Pipeline) -> list[tuple]:
 def test_a_failed_job_runs_again_once_the_cause_is_fixed(destination: str) -> None:
     p = shipload.pipeline("resume", destination=destination)
     p.run([{"id": 1}, {"id": 2}], table_name="t")
-    with p.sql_client() as c:
-        source, missing = c.table("t"), c.table("copied")
-
-    @shipload.resource(file_format="sql", name="copy_ids")
-    def copy_ids():
-        yield f"INSERT INTO {missing} SELECT id FROM {source}"
-
+    with p.sql_client() as c:  # the user's own constraint, which the next load breaks
+        c.execute(f"CREATE UNIQUE INDEX t_id_unique ON {c.table('t')} (id)")
     for _ in range(2):  # failing twice leaves one failed job, not a job plus its error file as a job
         with pytest.raises(shipload.PipelineStepFailed) as err:
-            p.run(copy_ids())
-        assert "copied" in str(err.value) and ".exception" not in str(err.value)
+            p.run([{"id": 2}, {"id": 3}], table_name="t")
+        assert "'t'" in str(err.value) and ".exception" not in str(err.value)
     (package,) = p.storage.normalized_packages()
-    assert [j.file_format for j in package.jobs("failed_jobs")] == ["sql"]
+    assert [j.table for j in package.jobs("failed_jobs")] == ["t"]
+    assert "t_id_unique" in package.failure_message(package.jobs("failed_jobs")[0]) or destination == "duckdb"
     with p.sql_client() as c:  # the user fixes the cause
-        c.execute(f"CREATE TABLE {missing} (id BIGINT)")
+        c.execute(f"DELETE FROM {c.table('t')} WHERE id = 2")
     p.run()
-    assert table_rows(p, "copied", "id", order_by="id") == [(1,), (2,)]
+    assert table_rows(p, "t", "id", order_by="id") == [(1,), (2,), (3,)]
     assert not p.storage.normalized_packages()
     assert _job_rows_without_a_load(p) == []
     p.run()  # nothing left to do, nothing loaded twice
-    assert table_rows(p, "copied", "count(*)") == [(2,)]
+    assert table_rows(p, "t", "count(*)") == [(3,)]
 
 
 def _route_through(destination: str, link_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,3 +122,54 @@ def test_a_failed_job_whose_commit_went_through_is_not_loaded_again(
         p.run()
         assert table_rows(p, "t", "count(*), count(DISTINCT id)") == [(300, 300)]
         assert _job_rows_without_a_load(p) == []
+
+
+@pytest.mark.parametrize("columns", [{"a": {"cluster": True}, "b": {"cluster": True}}, {"nope": {"cluster": True}}],
+                         ids=["two_distkeys", "distkey_naming_no_column"])
+def test_a_bad_design_hint_is_refused_before_any_package_and_blocks_nothing(redshift_db: object,
+                                                                             columns: dict) -> None:
+    p = shipload.pipeline("badhint", destination="redshift", dataset_name="d")
+    p.run([{"id": 0}], table_name="first")
+    with pytest.raises(shipload.PipelineStepFailed, match="DISTKEY") as err:
+        p.run([{"id": 1, "a": 1, "b": 2}], table_name="t", columns=columns)
+    assert err.value.step == "normalize"
+    assert not p.storage.normalized_packages() and "t" not in p.default_schema.tables
+    assert p.run([{"id": 2}], table_name="other").row_counts == {"other": 1}  # other tables load
+    p.run([{"id": 1, "a": 1, "b": 2}], table_name="t", columns={"a": {"cluster": True}})  # the cause fixed
+    with open(redshift_db.statement_log, encoding="utf-8") as fh:  # type: ignore[attr-defined]
+        entries = [json.loads(line) for line in fh]
+    database = os.environ["DESTINATION__REDSHIFT__CREDENTIALS__DATABASE"]
+    created = [e["sql"] for e in entries if e["db"] == database and e["sql"].startswith('CREATE TABLE "d"."t"')]
+    assert len(created) == 1 and 'DISTKEY("a")' in created[0]
+
+
+def test_a_failed_migration_leaves_the_pipeline_runnable_once_the_cause_is_fixed(redshift_db: object) -> None:
+    """A DDL the destination refuses (the local endpoint refuses identifiers over 63 bytes, which
+    Redshift allows, so no check can catch it before): the package stays pending and fails again
+    until its cause is fixed; dropping it (after fixing the code) brings back the schema of the
+    last load, so nothing of the refused table is migrated again."""
+    p = shipload.pipeline("badddl", destination="redshift", dataset_name="d")
+    p.run([{"id": 0}], table_name="first")
+    long_name = "x" * 80
+    for _ in range(2):
+        with pytest.raises(shipload.PipelineStepFailed, match="80 bytes"):
+            p.run([{"id": 1}], table_name=long_name)
+    assert len(p.storage.normalized_packages()) == 1
+    p.drop_pending_packages()
+    assert long_name not in p.default_schema.tables
+    p2 = shipload.pipeline("badddl", destination="redshift", dataset_name="d")  # a new process, too
+    assert long_name not in p2.default_schema.tables
+    assert p2.run([{"id": 2}], table_name="other").row_counts == {"other": 1}
+    assert p2.run([{"id": 3}], table_name="first").row_counts == {"first": 1}
+    assert table_rows(p2, "first", "id", order_by="id") == [(0,), (3,)]
+
+
+def test_a_dataset_name_too_long_for_the_destination_is_refused_before_anything_runs(destination: str) -> None:
+    from shipload.destinations.registry import as_destination
+
+    limit = as_destination(destination).capabilities.sql_dialect.max_identifier_length
+    too_long = "d" * (limit - len("_staging") + 1)  # fits, but its staging dataset does not
+    with pytest.raises(shipload.exceptions.PipelineError, match="_staging"):
+        shipload.pipeline("longds", destination=destination, dataset_name=too_long)
+    p = shipload.pipeline("longds", destination=destination, dataset_name="short")
+    assert p.run([{"id": 1}], table_name="t", write_disposition="merge", primary_key="id").row_counts == {"t": 1}

@@ -1,7 +1,9 @@
 """Load: run every job of one package, then commit the package with its loads-table row.
 
-Crash safety: a job file moves new -> started before it runs and started -> completed after its
-transaction (which also wrote a `_sl_load_jobs` row) committed. A job found in `started_jobs` or
+Crash safety: a data job file moves new -> started before it runs and started -> completed after
+its transaction (which also wrote a `_sl_load_jobs` row) committed. SQL jobs run in the package's
+commit transaction, after the merge/replace follow-up, so they see the final tables and commit
+with the `_sl_loads` row. A job found in `started_jobs` or
 `failed_jobs` on resume is asked about in the destination (its COMMIT may have succeeded although
 the reply was lost): done jobs are moved on, the others run again. Every step retries transient
 errors with the one `RetryPolicy`, on a fresh connection."""
@@ -15,19 +17,22 @@ from shipload.destinations.base import JobClient
 from shipload.exceptions import LoadJobFailed, TransientError
 from shipload.load.retry import RetryPolicy
 from shipload.packages.storage import JobFileName, LoadPackage
+from shipload.pipeline import progress
 from shipload.schema.schema import Schema
+from shipload.schema.skipped import skipped_tables
 from shipload.utils.faults import crash_point
 from shipload.utils.files import write_json
 
 
 class Loader:
-    def __init__(self, max_retries: int = 5, backoff_seconds: float = 0.5) -> None:
-        self.retry = RetryPolicy(max_retries, backoff_seconds)
+    def __init__(self, max_retries: int | None = None, backoff_seconds: float | None = None) -> None:
+        self.retry = RetryPolicy.from_env(max_retries, backoff_seconds)
 
     def load_package(self, client: JobClient, package: LoadPackage, schema: Schema, state: dict[str, Any] | None) -> dict[str, Any]:
         load_id = package.load_id
         pkg_state = package.state
-        tables = sorted(set(pkg_state.get("row_counts", {})) | set(pkg_state.get("replace_tables", [])))
+        skipped = skipped_tables(schema)
+        tables = sorted((set(pkg_state.get("row_counts", {})) | set(pkg_state.get("replace_tables", []))) - skipped)
         self.retry.run(client, "initialize storage", client.initialize_storage)
         self.retry.run(client, "update stored schema", lambda: client.update_stored_schema(schema, load_id))
         if not pkg_state.get("prepared"):
@@ -36,16 +41,28 @@ class Loader:
             package.save_state(pkg_state)
         self._requeue(client, package, "started_jobs")
         self._requeue(client, package, "failed_jobs")  # a failed COMMIT may have gone through
-        # SQL jobs (user statements) run after every data job of the package
-        for job in sorted(package.jobs("new_jobs"), key=lambda j: j.file_format == "sql"):
-            started = package.move_job(job, "new_jobs", "started_jobs")
-            self._run_job(client, package, schema, started)
-            crash_point("load.job_committed")
-            package.move_job(started, "started_jobs", "completed_jobs")
-            crash_point("load.job_moved")
+        new_jobs = package.jobs("new_jobs")
+        tally = progress.LoadTally(pkg_state.get("row_counts") or {}, [j.table for j in new_jobs if j.table not in skipped])
+        sql_jobs = []
+        for job in new_jobs:
+            if job.table in skipped:  # write_disposition="skip": normalized, never loaded
+                package.move_job(job, "new_jobs", "completed_jobs")
+            elif job.file_format == "sql":
+                sql_jobs.append((job, package.job_path("new_jobs", job)))
+            else:
+                started = package.move_job(job, "new_jobs", "started_jobs")
+                self._run_job(client, package, schema, started)
+                crash_point("load.job_committed")
+                package.move_job(started, "started_jobs", "completed_jobs")
+                tally.job_done(job.table)
+                crash_point("load.job_moved")
         crash_point("load.before_complete")
+        # SQL jobs (user statements) run in the commit transaction, after merge/replace follow-up
         self.retry.run(client, f"commit package {load_id}",
-                       lambda: client.complete_package(schema, load_id, tables, state))
+                       lambda: client.complete_package(schema, load_id, tables, state, sql_jobs=sql_jobs))
+        for job, _ in sql_jobs:
+            package.move_job(job, "new_jobs", "completed_jobs")
+            tally.job_done(job.table)
         pkg_state["status"] = "loaded"
         write_json(package.path / "package_completed.json", {"status": "loaded", "completed_at": time.time()})
         return pkg_state

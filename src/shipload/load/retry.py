@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from shipload.exceptions import TransientError
+from shipload.exceptions import RetriesExhausted, TransientError
 
 log = logging.getLogger("shipload.load")
 T = TypeVar("T")
@@ -20,9 +21,19 @@ T = TypeVar("T")
 
 @dataclass
 class RetryPolicy:
+    #: retries after the first attempt (env ``LOAD__MAX_RETRIES``)
     max_retries: int = 5
-    #: first pause; each further one doubles, times a random factor in [0.5, 1.5)
+    #: first pause (env ``LOAD__RETRY_BACKOFF``); each further one doubles, times a random factor in [0.5, 1.5)
     backoff_seconds: float = 0.5
+
+    @classmethod
+    def from_env(cls, max_retries: int | None = None, backoff_seconds: float | None = None) -> RetryPolicy:
+        """Explicit values, else ``LOAD__MAX_RETRIES`` / ``LOAD__RETRY_BACKOFF``, else the defaults."""
+        return cls(
+            max_retries if max_retries is not None else int(os.environ.get("LOAD__MAX_RETRIES", cls.max_retries)),
+            backoff_seconds if backoff_seconds is not None
+            else float(os.environ.get("LOAD__RETRY_BACKOFF", cls.backoff_seconds)),
+        )
 
     def run(self, client: Any, what: str, action: Callable[[], T],
             already_done: Callable[[], bool] | None = None, reconnect: bool = True) -> T | None:
@@ -43,7 +54,9 @@ class RetryPolicy:
             except TransientError as exc:
                 attempt += 1
                 if attempt > self.max_retries:
-                    raise
+                    exhausted = RetriesExhausted(f"{what}: gave up after {self.max_retries} retries: {exc}")
+                    exhausted.sqlstate = getattr(exc, "sqlstate", None)  # type: ignore[attr-defined]
+                    raise exhausted from exc
                 log.warning("%s failed (%s), retry %d of %d", what, exc, attempt, self.max_retries)
                 self.sleep(attempt)
 
