@@ -414,8 +414,8 @@ def test_bulk_json_keeps_values(local_redshift: Any, schema: str, option: str) -
         cur.execute(f"COPY {schema}.t FROM '{url}' {creds(info)} JSON '{option}' GZIP")
         assert cur.rowcount == 3
         cur.execute(f"SELECT id, name, ratio, flag, extract(epoch FROM at), amount, doc FROM {schema}.t ORDER BY id")
-        assert cur.fetchall() == [
-            (1, "quote \" ' \\ é", 0.1, True, Decimal("1704164645.123456"), Decimal("12.500000001"), 5),
+        assert cur.fetchall() == [  # SUPER arrives as Redshift's JSON text
+            (1, "quote \" ' \\ é", 0.1, True, Decimal("1704164645.123456"), Decimal("12.500000001"), "5"),
             (2, "", 2.0, False, Decimal("1704153600"), Decimal("-1.000000000"), None),
             (3, None, None, None, None, None, None),
         ]
