@@ -173,7 +173,11 @@ def _reference_staged(scenario: str, pages: list[list[dict]]) -> dict[str, Any]:
         cur.execute(f"CREATE TABLE {name} (" + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
         if parquet:
             buf = io.BytesIO()
-            pq.write_table(pa.table({c: [r.get(c) for r in rows] for c in cols}), buf)
+            arrow = pa.Table.from_pylist(rows)
+            for c in cols:
+                if c not in arrow.column_names:
+                    arrow = arrow.append_column(c, pa.nulls(len(rows)))
+            pq.write_table(arrow.select(cols), buf)
             body, key, fmt = buf.getvalue(), f"{prefix}/{name}.parquet", "FORMAT AS PARQUET"
         else:
             dumps = orjson.dumps

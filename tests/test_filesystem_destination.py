@@ -89,7 +89,7 @@ def test_replace_removes_earlier_files_of_the_chain(tmp_path: Path, monkeypatch:
 def test_merge_is_refused_with_the_table_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESTINATION__FILESYSTEM__BUCKET_URL", str(tmp_path))
     p = shipload.pipeline("fsm", destination="filesystem", dataset_name="raw")
-    with pytest.raises(shipload.PipelineStepFailed, match="table 'm': the filesystem destination supports"):
+    with pytest.raises(shipload.PipelineStepFailed, match="'m': write_disposition 'merge' is not supported by filesystem"):
         p.run([{"id": 1}], table_name="m", write_disposition="merge", primary_key="id")
 
 
@@ -116,3 +116,12 @@ def test_s3_bucket_layout_and_parallel_idempotent_uploads(local_redshift_env: An
     local.write_bytes(body)
     client.bucket.put_file(local, key.split("/", 1)[1])
     assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=info.bucket, Prefix="fs-alone/lake/events/")["Contents"]) == keys
+
+
+def test_destination_configured_in_code(tmp_path: Path) -> None:
+    from shipload.destinations.registry import Destination
+
+    lake = Destination("filesystem", config={"bucket_url": (tmp_path / "lake").as_uri(), "max_parallel_uploads": 2})
+    p = shipload.pipeline("code", destination=lake, dataset_name="raw")
+    p.run([{"id": 1}], table_name="t")
+    assert [r["id"] for r in _rows(_files(tmp_path / "lake", "raw", "t"))] == [1]

@@ -80,6 +80,35 @@ def test_docs_example_loads_nested_data_as_the_insert_path_does(staged: Any, fil
     assert attached.staging is not None and attached.staging.name == "filesystem"
 
 
+def test_slice_count_is_read_from_the_cluster(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipload.destinations.redshift import staged_files
+
+    monkeypatch.setattr(staged_files, "RESPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(staged_files, "RESPLIT_TARGET_BYTES", 10_000)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__KEEP_STAGED_FILES", "true")
+    p = shipload.pipeline("slices", destination="redshift", staging="filesystem", dataset_name="slices")
+    p.run([{"id": i, "text": f"row {i} " * 20} for i in range(3000)], table_name="rows", loader_file_format="jsonl")
+    assert "SELECT COUNT(*) FROM stv_slices" in statements(staged)
+    files = [k for k in bucket_keys(staged, f"{staged.prefix}/slices/rows/") if k.endswith(".jsonl.gz")]
+    assert len(files) > staged.slices and len(files) % staged.slices == 0
+
+
+def test_no_secret_reaches_errors_or_the_working_folder(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY", "wrong-but-secret")
+    p = shipload.pipeline("secrets", destination="redshift", staging="filesystem", dataset_name="secrets")
+    with pytest.raises(shipload.PipelineStepFailed) as err:
+        p.run(games(2), table_name="games")
+    assert "wrong-but-secret" not in str(err.value) and "wrong-but-secret" not in repr(p.destination.staging)
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY", staged.secret_access_key)
+    p.run()
+    for path in Path(p.working_dir).rglob("*"):
+        if path.is_file():
+            body = path.read_bytes()
+            assert staged.secret_access_key.encode() not in body and b"wrong-but-secret" not in body, path
+
+
 def test_many_files_still_load_with_one_copy_per_table(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NORMALIZE__FILE_MAX_ROWS", "100")
     monkeypatch.setenv("DESTINATION__REDSHIFT__KEEP_STAGED_FILES", "true")
@@ -369,3 +398,59 @@ def test_a_copy_loading_fewer_rows_than_staged_fails_loudly(staged: Any) -> None
     with pytest.raises(shipload.PipelineStepFailed, match=r"loaded 10 rows but the 1 staged file\(s\) .* hold 11"):
         p.load()
     assert table_rows(p, "t", "count(*)") == [(0,)]
+
+
+def test_parquet_follows_the_column_order_of_an_existing_table(staged: Any) -> None:
+    p = shipload.pipeline("order", destination="redshift", staging="filesystem", dataset_name="ord")
+    with p.sql_client() as client:  # made elsewhere, columns in another order than the data
+        client.execute_sql("CREATE SCHEMA ord")
+        client.execute_sql("CREATE TABLE ord.t (_sl_id varchar(64), name varchar(100), _sl_load_id varchar(64), id bigint)")
+    p.run([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], table_name="t")
+    assert table_rows(p, "t", "id, name", order_by="id") == [(1, "a"), (2, "b")]
+    with p.sql_client() as client:
+        client.execute_sql("ALTER TABLE ord.t ADD COLUMN note varchar(10)")
+    p.run([{"id": 3, "name": "c"}], table_name="t")
+    assert table_rows(p, "t", "id, name, note", order_by="id") == [(1, "a", None), (2, "b", None), (3, "c", None)]
+
+
+def test_arrow_tables_load_through_staging_as_through_inserts(staged: Any) -> None:
+    import pyarrow as pa
+
+    data = pa.table({"id": pa.array([1, 2], pa.int64()), "tags": pa.array([{"a": 1}, {"a": 2}]),
+                     "at": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC")),
+                     "amount": pa.array([Decimal("1.50"), None], pa.decimal128(10, 2))})
+    out = []
+    for name, staging in (("arrow_direct", None), ("arrow_staged", "filesystem")):
+        p = shipload.pipeline(name, destination="redshift", staging=staging, dataset_name=name)
+        p.run(data, table_name="t")
+        out.append(p.dataset().rows("t", ["id", "tags", "at", "amount"], order_by=["id"]))
+    assert out[0] == out[1] and out[1][0]["amount"] == Decimal("1.50")
+
+
+def test_regions_come_from_the_host_name_and_the_bucket() -> None:
+    """The bucket's region is asked from S3 (GetBucketLocation) when not configured; the local S3
+    server cannot tell regions apart, so this part is checked on the decision alone."""
+    from types import SimpleNamespace
+
+    from shipload.destinations.redshift.config import RedshiftSettings
+    from shipload.destinations.redshift.copy_sql import cluster_region
+    from shipload.destinations.redshift.staged import StagedCopy
+    from shipload.exceptions import ConfigError
+
+    assert cluster_region("my-cluster.abc123xyz.eu-central-1.redshift.amazonaws.com") == "eu-central-1"
+    assert cluster_region("wg.123456789012.us-west-2.redshift-serverless.amazonaws.com") == "us-west-2"
+    assert cluster_region("127.0.0.1") is None
+    bucket = SimpleNamespace(url="s3://far", credentials=SimpleNamespace(region_name=None), region=lambda: "eu-west-1")
+    far = StagedCopy(None, bucket, RedshiftSettings(), "c.abc.us-east-1.redshift.amazonaws.com")
+    assert far.copy_region("t", "jsonl") == "eu-west-1"
+    with pytest.raises(ConfigError, match="is in eu-west-1 and the cluster in us-east-1"):
+        far.copy_region("t", "parquet")
+    near = StagedCopy(None, bucket, RedshiftSettings(), "c.abc.eu-west-1.redshift.amazonaws.com")
+    assert near.copy_region("t", "parquet") is None
+
+
+def test_staging_is_refused_where_it_cannot_work() -> None:
+    with pytest.raises(shipload.exceptions.ConfigError, match="'postgres' loads without staging"):
+        shipload.pipeline("staged", destination="postgres", staging="filesystem")
+    with pytest.raises(shipload.exceptions.ConfigError, match="the staging destination is 'filesystem'"):
+        shipload.pipeline("staged", destination="redshift", staging="duckdb")

@@ -1,5 +1,6 @@
-"""Chess-shaped sample data, offline: the tables and fields of the chess source (chess.com's public API)
-with made-up games, so the dbt example runs without a network.
+"""Chess-shaped sample data, offline: the tables and fields of the chess source of `shipload init chess`
+(chess.com's public API, time stamps as the source converts them) with made-up games, so the dbt
+example runs without a network.
 
 Tables: players_profiles (replace), players_games (append; the monthly archive's fields),
 players_online_status (append)."""
@@ -27,8 +28,8 @@ def profile(username: str) -> dict[str, Any]:
         "title": "GM",
         "followers": len(key) * 1000,
         "country": "https://api.chess.com/pub/country/NO",
-        "last_online": 1700000000,
-        "joined": 1300000000,
+        "last_online": dt.datetime(2023, 11, 14, 22, 13, tzinfo=dt.UTC),
+        "joined": dt.datetime(2011, 3, 13, 7, 6, tzinfo=dt.UTC),
         "status": "premium",
         "is_streamer": False,
         "verified": False,
@@ -38,7 +39,7 @@ def profile(username: str) -> dict[str, Any]:
 
 def games_of_month(year: int, month: int, count: int) -> list[dict[str, Any]]:
     """`count` games among PLAYERS that ended in `year`-`month`, results cycling through RESULTS."""
-    start = int(dt.datetime(year, month, 1, tzinfo=dt.UTC).timestamp())
+    start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
     out = []
     for i in range(count):
         white, black = PLAYERS[i % len(PLAYERS)], PLAYERS[(i + 1) % len(PLAYERS)]
@@ -48,7 +49,7 @@ def games_of_month(year: int, month: int, count: int) -> list[dict[str, Any]]:
             "url": f"https://www.chess.com/game/live/{uuid[:10]}",
             "pgn": f'[Event "Live Chess"]\n[White "{white}"]\n[Black "{black}"]\n\n1. e4 e5 2. Nf3 Nc6 *',
             "time_control": "180",
-            "end_time": start + 3600 * (i + 1),
+            "end_time": start + dt.timedelta(hours=i + 1),
             "rated": i % 4 != 0,
             "accuracies": {"white": 90.5 - i % 7, "black": 88.25 - i % 5},
             "tcn": "mC0Kgv5Q",
@@ -78,6 +79,6 @@ def sample_chess(months: tuple[tuple[int, int], ...] = ((2023, 10), (2023, 11)),
 
     @shipload.resource(write_disposition="append")
     def players_online_status() -> Any:
-        yield [{"username": p.lower(), "status": "offline", "last_login": 1700000000} for p in PLAYERS]
+        yield [{"username": p.lower(), "online_status": "offline"} for p in PLAYERS]
 
     return players_profiles, players_games, players_online_status

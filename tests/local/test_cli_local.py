@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -66,11 +67,26 @@ def test_a_killed_endpoint_is_detected_and_cleaned_on_the_next_up(tmp_path: Path
     again = shipload(folder, "up")
     assert again.returncode == 0, again.stderr
     second = _pids(folder)
-    assert second["proxy"] != first["proxy"] and not process_alive(first["postgres"]) or \
-        second["postgres"] != first["postgres"]
+    # cleaned: the survivor of the killed endpoint (postgres) was stopped, and everything started anew
+    assert not process_alive(first["postgres"])
+    assert second["postgres"] != first["postgres"] and second["proxy"] != first["proxy"]
+    assert all(process_alive(p) for p in second.values())
     info = json.loads(shipload(folder, "env", "--format", "json").stdout)
     psycopg2.connect(host="127.0.0.1", port=info["redshift_port"], user=info["username"],
                      password=info["password"], dbname=info["database"]).close()
     assert shipload(folder, "down", "--remove").returncode == 0
     assert not any(process_alive(p) for p in second.values())
     assert not folder.exists()
+
+
+def test_up_on_a_taken_port_fails_clearly_and_leaves_nothing_running(tmp_path: Path) -> None:
+    folder = tmp_path / "ep"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        up = shipload(folder, "up", "--port", str(port))
+        assert up.returncode == 1
+        assert f"port {port} on 127.0.0.1 is taken" in up.stderr
+    assert shipload(folder, "status").returncode == 3  # nothing half-started
+    assert "nothing was running" in shipload(folder, "down").stdout

@@ -64,7 +64,7 @@ def test_psycopg2_ddl_types_and_json_parse(local_redshift: Any, schema: str) -> 
         cur.execute(f"SELECT id, name, doc, raw, rated, at, amount FROM {schema}.games")
         (gid, name, doc, raw, rated, at, amount), = cur.fetchall()
     assert gid == 1 and name == "magnus" and rated is True
-    assert doc == {"moves": ["e4", 1, None], "w": {"r": 2850}}
+    assert json.loads(doc) == {"moves": ["e4", 1, None], "w": {"r": 2850}}  # SUPER arrives as JSON text
     assert bytes(raw) == b"\x00\xff\x10"
     assert at.isoformat() == "2024-01-02T03:04:05+00:00" and str(amount) == "12.500000000"
 
@@ -80,8 +80,9 @@ def test_redshift_connector_connects_and_round_trips(local_redshift: Any, schema
         cur.execute(f"SELECT name, doc, rated FROM {schema}.games")
         name, doc, rated = cur.fetchall()[0]
         assert name == "it's \\ fine" and rated is False
-        assert json.loads(doc) == {"a": [1, 2]}  # SUPER comes back as JSON text, as from Redshift
-        assert conn.cursor().get_tables is not None
+        assert doc == '{"a":[1,2]}'  # SUPER comes back as compact JSON text, as from Redshift
+        tables = [tuple(t[1:4]) for t in conn.cursor().get_tables(schema_pattern=schema, table_name_pattern="games")]
+        assert tables == [(schema, "games", "TABLE")]
     finally:
         conn.close()
 
@@ -95,7 +96,7 @@ def test_redshift_literal_escapes_and_custom_search_path(local_redshift: Any, sc
         cur.execute("INSERT INTO docs VALUES (JSON_PARSE('[1]'), TO_VARBYTE('ab', 'utf8'))")
         cur.execute("SELECT d, v, NVL(NULL, 'x'), LEN('abc'), GETDATE() IS NOT NULL, SYSDATE IS NOT NULL FROM docs")
         d, v, nvl, length, has_date, has_sysdate = cur.fetchone()
-    assert d == [1] and bytes(v) == b"ab" and nvl == "x" and length == 3 and has_date and has_sysdate
+    assert d == "[1]" and bytes(v) == b"ab" and nvl == "x" and length == 3 and has_date and has_sysdate
 
 
 @pytest.mark.parametrize("driver", ["psycopg2", "redshift_connector"])
@@ -122,7 +123,6 @@ def test_redshift_refusals(local_redshift: Any, schema: str) -> None:
         cur.execute(f"CREATE TABLE {schema}.t (a VARCHAR(5))")
         cases = {
             f"ALTER TABLE {schema}.t ADD COLUMN b INT, ADD COLUMN c INT": ("0A000", "one action"),
-            f"CREATE TABLE {schema}.{'x' * 70} (a INT)": ("42622", "63 bytes"),
             f"CREATE TABLE {schema}.{'y' * 128} (a INT)": ("42622", "127 bytes"),
             f"CREATE TABLE {schema}.big (a VARCHAR(65536))": ("22023", "65535"),
             f"CREATE TABLE {schema}.num (a NUMERIC(39, 2))": ("22023", "38"),
@@ -133,7 +133,7 @@ def test_redshift_refusals(local_redshift: Any, schema: str) -> None:
                 cur.execute(sql)
             assert err.value.pgcode == code, sql
             assert text in str(err.value), sql
-        # the connection survives every refusal, and nothing was truncated to 63 bytes
+        # the connection survives every refusal
         cur.execute(f"INSERT INTO {schema}.t VALUES ('abcde')")
         cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (schema,))
         assert cur.fetchone()[0] == 1
@@ -224,7 +224,7 @@ def test_copy_parquet_from_a_prefix_and_jsonl_from_a_manifest(local_redshift: An
         cur.execute(f"SELECT raw FROM {schema}.p WHERE id = 5")
         assert bytes(cur.fetchone()[0]) == b"\x05"
         cur.execute(f"SELECT doc FROM {schema}.j WHERE id = 7")
-        assert cur.fetchone()[0] == {"nested": [7, {"x": None}], "s": "é"}
+        assert json.loads(cur.fetchone()[0]) == {"nested": [7, {"x": None}], "s": "é"}
     conn.close()
 
 

@@ -17,6 +17,8 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     up = sub.add_parser("up", help="start the endpoint (or report the running one)")
     up.add_argument("--port", type=int, help="port of the Redshift proxy (default 5439 when free)")
+    up.add_argument("--log-rewritten", action="store_true",
+                    help="also log the SQL the proxy sends to PostgreSQL (the `rewritten` field)")
     up.set_defaults(run=cmd_up)
     down = sub.add_parser("down", help="stop every process the endpoint started")
     down.add_argument("--remove", action="store_true", help="also delete its data")
@@ -36,9 +38,13 @@ def _endpoint(args: argparse.Namespace) -> Any:
 def cmd_up(args: argparse.Namespace) -> int:
     started = time.time()
     endpoint = _endpoint(args)
-    info = endpoint.up(args.port)
+    info = endpoint.up(args.port, log_rewritten=args.log_rewritten or None)
     print(f"local Redshift endpoint up in {time.time() - started:.1f}s ({endpoint.folder})")
     print(f"  redshift  {info.redshift_host}:{info.redshift_port}  database {info.database}  user {info.username}")
+    from shipload.local.endpoint import REDSHIFT_PORT
+
+    if args.port is None and info.redshift_port != REDSHIFT_PORT:
+        print(f"  note: port {REDSHIFT_PORT} was taken, so the proxy listens on {info.redshift_port}")
     print(f"  s3        {info.s3_endpoint}  bucket {info.bucket}")
     print(f"  postgres  127.0.0.1:{info.postgres_port} (behind the proxy)")
     print("  `shipload local env` prints the credentials; `shipload local down` stops it")

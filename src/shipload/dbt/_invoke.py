@@ -1,7 +1,9 @@
-"""Run one dbt command through dbt's programmatic runner and write its node results as JSON.
+"""Run dbt commands through dbt's programmatic runner and write each one's node results as JSON.
 
-Executed as a script by the interpreter of the dbt environment (`python _invoke.py RESULT_PATH ARGS...`),
-so it imports nothing from shipload: the dbt virtualenv does not need shipload installed."""
+Executed as a script by the interpreter of the dbt environment (`python _invoke.py REQUEST_PATH`), so it
+imports nothing from shipload: the dbt virtualenv does not need shipload installed. The request file
+holds ``{"commands": [[arg, ...], ...]}``; commands run in order in this one process (dbt's start-up
+is paid once) and stop at the first that fails. The outcome replaces the request in the same file."""
 
 from __future__ import annotations
 
@@ -31,25 +33,39 @@ def _node_results(result: Any) -> list[dict[str, Any]]:
     return out
 
 
-def main(result_path: str, args: list[str]) -> int:
-    outcome: dict[str, Any] = {"success": False, "exception": None, "exception_type": None, "results": []}
+def _run(runner: Any, args: list[str]) -> dict[str, Any]:
+    step: dict[str, Any] = {"command": args[0], "success": False, "exception": None, "exception_type": None,
+                            "results": []}
+    try:
+        res = runner.invoke(args)
+        step["success"] = bool(res.success)
+        if res.exception is not None:
+            step.update(exception=str(res.exception), exception_type=type(res.exception).__name__)
+        step["results"] = _node_results(res.result)
+    except BaseException as exc:  # noqa: B036 - reported to the parent, which raises
+        step.update(exception=str(exc), exception_type=type(exc).__name__)
+    return step
+
+
+def main(request_path: str) -> int:
+    with open(request_path, encoding="utf-8") as fh:
+        commands = json.load(fh)["commands"]
+    steps: list[dict[str, Any]] = []
     try:
         from dbt.cli.main import dbtRunner
     except ImportError as exc:
-        outcome.update(exception=str(exc), exception_type="DbtNotInstalled")
+        steps.append({"command": commands[0][0], "success": False, "exception": str(exc),
+                      "exception_type": "DbtNotInstalled", "results": []})
     else:
-        try:
-            res = dbtRunner().invoke(args)
-            outcome["success"] = bool(res.success)
-            if res.exception is not None:
-                outcome.update(exception=str(res.exception), exception_type=type(res.exception).__name__)
-            outcome["results"] = _node_results(res.result)
-        except BaseException as exc:  # noqa: B036 - reported to the parent, which raises
-            outcome.update(exception=str(exc), exception_type=type(exc).__name__)
-    with open(result_path, "w", encoding="utf-8") as fh:
-        json.dump(outcome, fh)
+        runner = dbtRunner()
+        for args in commands:
+            steps.append(_run(runner, args))
+            if not steps[-1]["success"]:
+                break
+    with open(request_path, "w", encoding="utf-8") as fh:
+        json.dump({"steps": steps}, fh)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2:]))
+    sys.exit(main(sys.argv[1]))

@@ -66,27 +66,30 @@ class DbtPackageRunner:
     def run_all(self, run_params: Sequence[str] = ("--fail-fast",), additional_vars: dict[str, Any] | None = None,
                 source_tests_selector: str | None = None,
                 destination_dataset_name: str | None = None) -> list[NodeResult]:
-        """`dbt deps`, then the source tests when `source_tests_selector` is given (e.g. ``"source:*"``),
-        `dbt seed` and `dbt run`. An incremental model out of sync with its table is rebuilt by one
-        retry with ``--full-refresh`` (unless the runner was made with that switched off).
-        Returns the results of `dbt run`."""
+        """`dbt deps` (when the project has a packages.yml), then the source tests when
+        `source_tests_selector` is given (e.g. ``"source:*"``), `dbt seed` and `dbt run`, all in one dbt
+        process. An incremental model out of sync with its table is rebuilt by one retry with
+        ``--full-refresh`` (unless the runner was made with that switched off). Returns the results of
+        `dbt run`."""
         kw = {"additional_vars": additional_vars, "destination_dataset_name": destination_dataset_name}
-        self.deps()
+        commands = [["deps"]] if self._has_dependencies() else []
         if source_tests_selector:
+            commands.append(self._args("test", ["--select", source_tests_selector], **kw))
+        commands.append(self._args("seed", (), **kw))
+        commands.append(self._args("run", run_params, **kw))
+        steps = self._invoke_many(commands)
+        for i, step in enumerate(steps):
             try:
-                self.test(["--select", source_tests_selector], **kw)
+                results = self._results(step)
             except DbtCommandFailed as exc:
-                raise SourceTestsFailed("test", exc.results, str(exc)) from None
-        self.seed(**kw)
-        try:
-            results = self.run(run_params, **kw)
-        except DbtCommandFailed as exc:
-            if not is_out_of_sync(exc):
-                raise
-            if not self.auto_full_refresh_when_out_of_sync:
-                raise IncrementalOutOfSync(exc.command, exc.results) from None
-            log.warning("dbt: an incremental model is out of sync with its table; running again with --full-refresh")
-            results = self.run([*run_params, "--full-refresh"], **kw)
+                if source_tests_selector and commands[i][0] == "test":
+                    raise SourceTestsFailed("test", exc.results, str(exc)) from None
+                if commands[i][0] != "run" or not is_out_of_sync(exc):
+                    raise
+                if not self.auto_full_refresh_when_out_of_sync:
+                    raise IncrementalOutOfSync(exc.command, exc.results) from None
+                log.warning("dbt: an incremental model is out of sync with its table; running again with --full-refresh")
+                results = self.run([*run_params, "--full-refresh"], **kw)
         for r in results:
             log.info("dbt model %s: %s in %.2f s (%s)", r.name, r.status, r.time, r.message)
         return results
@@ -108,11 +111,15 @@ class DbtPackageRunner:
 
     def deps(self) -> list[NodeResult]:
         """`dbt deps`: installs the packages the project's packages.yml names (none: nothing to do)."""
-        if not any((self.package_dir / name).exists() for name in ("packages.yml", "dependencies.yml")):
-            return []
-        return self.invoke("deps", ())
+        return self._results(self._invoke_many([["deps"]])[0]) if self._has_dependencies() else []
 
-    # -- one dbt process ------------------------------------------------------------------------------
+    def invoke(self, command: str, cmd_params: Sequence[str] = (), additional_vars: dict[str, Any] | None = None,
+               destination_dataset_name: str | None = None) -> list[NodeResult]:
+        """Run ``dbt <command> <cmd_params>`` and return its node results; raise `DbtCommandFailed`."""
+        args = self._args(command, cmd_params, additional_vars, destination_dataset_name)
+        return self._results(self._invoke_many([args])[0])
+
+    # -- dbt processes --------------------------------------------------------------------------------
     def vars(self, additional_vars: dict[str, Any] | None = None,
              destination_dataset_name: str | None = None) -> dict[str, Any]:
         """The dbt vars a command gets: `source_dataset_name` (the pipeline's dataset), the optional
@@ -123,6 +130,13 @@ class DbtPackageRunner:
         out.update(self.package_additional_vars)
         out.update(additional_vars or {})
         return out
+
+    def _args(self, command: str, cmd_params: Sequence[str], additional_vars: dict[str, Any] | None = None,
+              destination_dataset_name: str | None = None) -> list[str]:
+        return [command, *cmd_params, "--vars", json.dumps(self.vars(additional_vars, destination_dataset_name))]
+
+    def _has_dependencies(self) -> bool:
+        return any((self.package_dir / name).exists() for name in ("packages.yml", "dependencies.yml"))
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -141,41 +155,45 @@ class DbtPackageRunner:
         })
         return env
 
-    def invoke(self, command: str, cmd_params: Sequence[str] = (), additional_vars: dict[str, Any] | None = None,
-               destination_dataset_name: str | None = None) -> list[NodeResult]:
-        """Run ``dbt <command> <cmd_params>`` and return its node results; raise `DbtCommandFailed`."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.profile.write(self.work_dir / "profiles")
-        args = [command, *cmd_params]
-        if command != "deps":
-            args += ["--vars", json.dumps(self.vars(additional_vars, destination_dataset_name))]
-        fd, result_path = tempfile.mkstemp(prefix="dbt-result-", suffix=".json", dir=self.work_dir)
-        os.close(fd)
-        try:
-            output = self._run_process(result_path, args)
-            with open(result_path, encoding="utf-8") as fh:
-                text = fh.read()
-        finally:
-            os.unlink(result_path)
-        if not text:
-            tail = "\n".join(output[-20:])
-            raise DbtError(f"dbt {command}: the dbt process ended without a result ({self.venv.python}):\n{tail}")
-        outcome = json.loads(text)
-        if outcome.get("exception_type") == "DbtNotInstalled":
+    def _results(self, step: dict[str, Any]) -> list[NodeResult]:
+        """The node results of one command's outcome, or the error it stands for."""
+        if step.get("exception_type") == "DbtNotInstalled":
             raise DbtNotInstalled(
-                f"dbt is not installed for {self.venv.python} ({outcome['exception']}); install "
+                f"dbt is not installed for {self.venv.python} ({step['exception']}); install "
                 "'shipload[dbt]' there, or pass venv=shipload.dbt.get_venv(pipeline)"
             )
         results = [NodeResult.from_json(dict(item, message=self._redact(item.get("message"))))
-                   for item in outcome.get("results", [])]
-        if not outcome.get("success"):
-            raise DbtCommandFailed(command, results, self._redact(outcome.get("exception")))
+                   for item in step.get("results", [])]
+        if not step.get("success"):
+            raise DbtCommandFailed(step["command"], results, self._redact(step.get("exception")))
         return results
 
-    def _run_process(self, result_path: str, args: list[str]) -> list[str]:
+    def _invoke_many(self, commands: list[list[str]]) -> list[dict[str, Any]]:
+        """Run dbt `commands` in one process of the venv (stopping at the first failure); their outcomes."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.profile.write(self.work_dir / "profiles")
+        fd, request_path = tempfile.mkstemp(prefix="dbt-request-", suffix=".json", dir=self.work_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"commands": commands}, fh)
+        output: list[str] = []
+        try:
+            output = self._run_process(request_path)
+            with open(request_path, encoding="utf-8") as fh:
+                outcome = json.load(fh)
+        except (OSError, ValueError):
+            outcome = {}
+        finally:
+            os.unlink(request_path)
+        steps = outcome.get("steps")
+        if not steps:
+            tail = "\n".join(output[-20:])
+            raise DbtError(f"dbt {commands[0][0]}: the dbt process ended without a result ({self.venv.python}):\n{tail}")
+        return steps
+
+    def _run_process(self, request_path: str) -> list[str]:
         """Run the dbt process, relaying its output (secrets masked) to the `shipload.dbt` logger."""
         lines: list[str] = []
-        with subprocess.Popen([str(self.venv.python), str(INVOKE_SCRIPT), result_path, *args], env=self._environment(),
+        with subprocess.Popen([str(self.venv.python), str(INVOKE_SCRIPT), request_path], env=self._environment(),
                               cwd=self.package_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               errors="replace") as proc:
             assert proc.stdout is not None

@@ -162,7 +162,7 @@ def describe(result: DemoResult, folder: Path) -> list[str]:
             lines.append("the local endpoint was already running and keeps running; `shipload local down` stops it")
         lines += [
             "",
-            "to load the real chess.com API into your own cluster:",
+            "the same pipeline against your own cluster (and the real chess.com API):",
             "  shipload init chess redshift --staging filesystem",
             "  # fill in [destination.redshift.credentials] and [destination.filesystem] in .shipload/secrets.toml,",
             "  # set user_agent under [sources.chess] in .shipload/config.toml, then:",

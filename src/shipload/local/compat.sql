@@ -3,15 +3,16 @@
 CREATE SCHEMA IF NOT EXISTS rs_compat;
 GRANT USAGE ON SCHEMA rs_compat TO PUBLIC;
 
+-- SUPER and VARBYTE: domains in pg_catalog, so format_type() and pg_table_def say `super`/`varbyte`
 DO $$ BEGIN
-  CREATE DOMAIN rs_compat.super AS jsonb;
+  CREATE DOMAIN pg_catalog.super AS jsonb;
 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 DO $$ BEGIN
-  CREATE DOMAIN rs_compat.varbyte AS bytea;
+  CREATE DOMAIN pg_catalog.varbyte AS bytea;
 EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 
-CREATE OR REPLACE FUNCTION rs_compat.json_parse(text) RETURNS rs_compat.super
-  LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT $1::jsonb::rs_compat.super $$;
+CREATE OR REPLACE FUNCTION rs_compat.json_parse(text) RETURNS pg_catalog.super
+  LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT $1::jsonb::pg_catalog.super $$;
 CREATE OR REPLACE FUNCTION rs_compat.json_serialize(jsonb) RETURNS text
   LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT $1::text $$;
 CREATE OR REPLACE FUNCTION rs_compat.is_valid_json(text) RETURNS boolean
@@ -43,12 +44,12 @@ CREATE OR REPLACE FUNCTION rs_compat.convert_timezone(text, timestamp) RETURNS t
   LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT ($2 AT TIME ZONE 'UTC') AT TIME ZONE $1 $$;
 CREATE OR REPLACE FUNCTION rs_compat.convert_timezone(text, text, timestamp) RETURNS timestamp
   LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT ($3 AT TIME ZONE $1) AT TIME ZONE $2 $$;
-CREATE OR REPLACE FUNCTION rs_compat.from_hex(text) RETURNS rs_compat.varbyte
-  LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT decode($1, 'hex')::rs_compat.varbyte $$;
-CREATE OR REPLACE FUNCTION rs_compat.to_varbyte(text, text) RETURNS rs_compat.varbyte
+CREATE OR REPLACE FUNCTION rs_compat.from_hex(text) RETURNS pg_catalog.varbyte
+  LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT decode($1, 'hex')::pg_catalog.varbyte $$;
+CREATE OR REPLACE FUNCTION rs_compat.to_varbyte(text, text) RETURNS pg_catalog.varbyte
   LANGUAGE sql IMMUTABLE STRICT AS $$
   SELECT (CASE lower($2) WHEN 'hex' THEN decode($1, 'hex') WHEN 'base64' THEN decode($1, 'base64')
-          ELSE convert_to($1, 'UTF8') END)::rs_compat.varbyte $$;
+          ELSE convert_to($1, 'UTF8') END)::pg_catalog.varbyte $$;
 CREATE OR REPLACE FUNCTION rs_compat.nvl2(anyelement, anycompatible, anycompatible) RETURNS anycompatible
   LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN $1 IS NOT NULL THEN $2 ELSE $3 END $$;
 CREATE OR REPLACE FUNCTION rs_compat.strtol(text, integer) RETURNS bigint
@@ -90,15 +91,7 @@ CREATE TABLE IF NOT EXISTS rs_compat.stl_load_errors (
 );
 GRANT SELECT ON rs_compat.stl_load_errors TO PUBLIC;
 
-CREATE OR REPLACE VIEW rs_compat.svv_table_info AS
-  SELECT current_database()::text AS database, n.nspname::text AS schema, c.oid::integer AS table_id,
-         c.relname::text AS "table", 'AUTO(EVEN)'::text AS diststyle, NULL::text AS sortkey1,
-         c.reltuples::bigint AS tbl_rows, (pg_total_relation_size(c.oid) / 1048576)::bigint AS size,
-         0::numeric AS unsorted, 0::numeric AS stats_off
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'rs_compat')
-    AND n.nspname NOT LIKE 'pg_toast%';
-GRANT SELECT ON rs_compat.svv_table_info TO PUBLIC;
+-- svv_table_info and the other catalog views: catalog.sql
 
 CREATE OR REPLACE VIEW rs_compat.pg_table_def AS
   SELECT n.nspname AS schemaname, c.relname AS tablename, a.attname AS "column",
@@ -144,8 +137,19 @@ BEGIN
       AND conname LIKE 'rs\_bytes\_%' AND conname LIKE '%\_' || split_part(check_name, '_', 4) LOOP
     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', target, old);
   END LOOP;
+  -- late-binding views do not depend on the table's columns on Redshift: set them aside meanwhile
+  CREATE TEMP TABLE IF NOT EXISTS rs_lbv_aside (view_name text, definition text);
+  DELETE FROM rs_lbv_aside;
+  INSERT INTO rs_lbv_aside SELECT d.view_name, d.definition FROM rs_compat.late_binding_dependents(target) d;
+  FOR old IN SELECT view_name FROM rs_lbv_aside LOOP
+    EXECUTE format('DROP VIEW %s', old);
+  END LOOP;
   EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE varchar(%s), ADD CONSTRAINT %I CHECK (octet_length(%I) <= %s)',
                  target, col, size, check_name, col, size);
+  FOR old IN SELECT view_name FROM rs_lbv_aside LOOP
+    PERFORM rs_compat.create_late_binding_view(old, format('CREATE VIEW %s AS %s', old,
+      (SELECT definition FROM rs_lbv_aside WHERE view_name = old)));
+  END LOOP;
 END $$;
 
 -- COPY emulation. The proxy fetched the S3 objects and spooled them to `path`:
@@ -160,12 +164,13 @@ END $$;
 DROP FUNCTION IF EXISTS rs_compat.copy_spool(regclass, text[], text, boolean, integer);
 CREATE OR REPLACE FUNCTION rs_compat.copy_spool(target regclass, cols text[], path text, fmt text, kinds text[],
                                                 serialize boolean, maxerror integer) RETURNS bigint
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  -- TimeZone UTC: a timestamp without zone in a file is UTC, as Redshift reads it
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
   tcols text[]; ttypes text[]; tnames text[]; tlens text[]; exprs text[] := '{}'; kind text;
   collist text; sel text; src text; direct boolean; done boolean := false; n bigint := 0; bad integer := 0;
   rec record; errs jsonb := '[]'::jsonb; err jsonb; w integer; i integer; msg text; st text; cons text;
-  colname text; col integer;
+  colname text; col integer; lo bigint; hi bigint; got bigint; los bigint[]; his bigint[];
 BEGIN
   IF cols IS NULL THEN
     SELECT array_agg(attname::text ORDER BY attnum) INTO tcols FROM pg_attribute
@@ -210,9 +215,9 @@ BEGIN
       -- strings) load as SUPER values; any other string lands as a SUPER string scalar
       IF tnames[i] = 'super' THEN
         exprs := exprs || CASE
-          WHEN kind IN ('nested', 'json') AND serialize THEN format('r.c%s::jsonb::rs_compat.super', i)
-          WHEN kind IN ('number', 'bool', 'null') THEN format('r.c%s::jsonb::rs_compat.super', i)
-          ELSE format('to_jsonb(r.c%s)::rs_compat.super', i) END;
+          WHEN kind IN ('nested', 'json') AND serialize THEN format('r.c%s::jsonb::pg_catalog.super', i)
+          WHEN kind IN ('number', 'bool', 'null') THEN format('r.c%s::jsonb::pg_catalog.super', i)
+          ELSE format('to_jsonb(r.c%s)::pg_catalog.super', i) END;
         direct := direct AND (kind IN ('number', 'bool', 'null') OR (kind IN ('nested', 'json') AND serialize));
       ELSE
         exprs := exprs || format('CAST(r.c%s AS %s)', i, ttypes[i]);
@@ -243,7 +248,7 @@ BEGIN
                    'WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', path);
     FOR i IN 1 .. w LOOP
       -- JSON 'auto': keys are column names; nested objects and arrays go into SUPER as they are
-      exprs := exprs || CASE WHEN tnames[i] = 'super' THEN format('nullif(j.d -> %L, ''null'')::rs_compat.super', tcols[i])
+      exprs := exprs || CASE WHEN tnames[i] = 'super' THEN format('nullif(j.d -> %L, ''null'')::pg_catalog.super', tcols[i])
                              ELSE format('CAST(j.d ->> %L AS %s)', tcols[i], ttypes[i]) END;
     END LOOP;
     -- OFFSET 0 keeps the planner from inlining the cast into every column: each line is parsed once
@@ -256,21 +261,32 @@ BEGIN
       EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY r.rs_n', target, collist, sel, src);
       GET DIAGNOSTICS n = ROW_COUNT;
     EXCEPTION WHEN others THEN
-      -- find the failing rows one by one; with MAXERROR the others are loaded
+      -- find the failing rows by halving the range that fails (a bad row in a million costs about
+      -- forty inserts, not a million); the good rows are loaded as they go (they stay only under MAXERROR)
       n := 0;
-      FOR rec IN SELECT r.rs_n, r.rs_f, r.rs_line FROM pg_temp.rs_copy_rows AS r ORDER BY r.rs_n LOOP
+      SELECT coalesce(max(rs_n), 0) INTO hi FROM pg_temp.rs_copy_rows;
+      los := ARRAY[1::bigint]; his := ARRAY[hi];
+      WHILE array_length(los, 1) > 0 LOOP
+        lo := los[array_length(los, 1)]; hi := his[array_length(his, 1)];
+        los := los[1:array_length(los, 1) - 1]; his := his[1:array_length(his, 1) - 1];
         BEGIN
-          EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s WHERE r.rs_n = $1', target, collist, sel, src)
-            USING rec.rs_n;
-          n := n + 1;
+          EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s WHERE r.rs_n BETWEEN $1 AND $2 ORDER BY r.rs_n',
+                         target, collist, sel, src) USING lo, hi;
+          GET DIAGNOSTICS got = ROW_COUNT;
+          n := n + got;
         EXCEPTION WHEN others THEN
-          GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE, cons = CONSTRAINT_NAME,
-                                  colname = COLUMN_NAME;
-          err := rs_compat.copy_row_error(target, tcols, tnames, tlens, exprs, src, rec.rs_n, msg, st, cons, colname);
-          bad := bad + 1;
-          errs := errs || (err || jsonb_build_object('line', rec.rs_line, 'file', rec.rs_f));
-          IF bad > maxerror THEN
-            RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'rs_copy_failed', DETAIL = errs::text;
+          IF lo < hi THEN  -- the lower half first, so errors come in file order
+            los := los || ((lo + hi) / 2 + 1) || lo; his := his || hi || ((lo + hi) / 2);
+          ELSE
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE, cons = CONSTRAINT_NAME,
+                                    colname = COLUMN_NAME;
+            SELECT r.rs_f, r.rs_line INTO rec FROM pg_temp.rs_copy_rows AS r WHERE r.rs_n = lo;
+            err := rs_compat.copy_row_error(target, tcols, tnames, tlens, exprs, src, lo, msg, st, cons, colname);
+            bad := bad + 1;
+            errs := errs || (err || jsonb_build_object('line', rec.rs_line, 'file', rec.rs_f));
+            IF bad > maxerror THEN
+              RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'rs_copy_failed', DETAIL = errs::text;
+            END IF;
           END IF;
         END;
       END LOOP;
@@ -345,7 +361,3 @@ BEGIN
                             'detail', msg, 'raw', raw, 'value', val);
 END $$;
 
--- stubs dbt-redshift queries
-CREATE OR REPLACE FUNCTION rs_compat.pg_get_late_binding_view_cols()
-  RETURNS TABLE (table_schema name, table_name name, column_name name, data_type varchar, column_num integer)
-  LANGUAGE sql STABLE AS $$ SELECT NULL::name, NULL::name, NULL::name, NULL::varchar, NULL::integer WHERE false $$;

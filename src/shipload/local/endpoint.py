@@ -13,14 +13,14 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from shipload.local.ports import free_port
+from shipload.local.ports import free_port, port_is_free
 from shipload.local.postgres import LocalServiceError, PostgresServer
 from shipload.local.s3server import READER, WRITER, S3Server, process_alive, stop_process
 from shipload.utils.files import atomic_write
@@ -46,14 +46,14 @@ class EndpointInfo:
     redshift_port: int
     database: str
     username: str
-    password: str
+    password: str = field(repr=False)  # secrets never show in repr (toml() and env() hand them out)
     postgres_port: int
     s3_endpoint: str
     bucket: str
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     read_only_access_key_id: str
-    read_only_secret_access_key: str
+    read_only_secret_access_key: str = field(repr=False)
     iam_role: str
     read_only_iam_role: str
     statement_log: str
@@ -127,18 +127,25 @@ class LocalEndpoint:
 
     # -- up / down ----------------------------------------------------------------------------------
     def up(self, proxy_port: int | None = None, slices: int | None = None, region: str | None = None,
-           bucket_region: str | None = None) -> EndpointInfo:
+           bucket_region: str | None = None, log_rewritten: bool | None = None) -> EndpointInfo:
         """Start (or return the running endpoint). `slices` (env SHIPLOAD_LOCAL_SLICES, default 2) is the
         slice count `stv_slices` shows; `region` (SHIPLOAD_LOCAL_REGION) the cluster's region and
-        `bucket_region` (SHIPLOAD_LOCAL_BUCKET_REGION, default: the cluster's) the bucket's."""
+        `bucket_region` (SHIPLOAD_LOCAL_BUCKET_REGION, default: the cluster's) the bucket's;
+        `log_rewritten` (SHIPLOAD_LOCAL_LOG_REWRITTEN=1) adds the SQL sent to PostgreSQL to the statement log."""
         slices = int(slices or os.environ.get("SHIPLOAD_LOCAL_SLICES") or SLICES)
         region = region or os.environ.get("SHIPLOAD_LOCAL_REGION") or REGION
         bucket_region = bucket_region or os.environ.get("SHIPLOAD_LOCAL_BUCKET_REGION") or region
+        if log_rewritten is None:
+            log_rewritten = os.environ.get("SHIPLOAD_LOCAL_LOG_REWRITTEN", "") in ("1", "true", "yes")
         current = self.status()
         if current["running"]:
             info = self.info()
             assert info is not None
             return info
+        if proxy_port and not port_is_free(proxy_port):
+            raise LocalServiceError(
+                f"port {proxy_port} on 127.0.0.1 is taken by another program: choose another with --port, "
+                f"or leave --port out to use {REDSHIFT_PORT} (or a free port when that is taken)")
         if self.state_file.exists():  # a previous run crashed or was killed: clean it up first
             self.down()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -150,6 +157,7 @@ class LocalEndpoint:
         try:
             pg = PostgresServer(self.folder / "postgres", admin_password)
             pg.start()
+            self._link_server_log(pg)
             pids["postgres"] = pg.pid or 0
             self._save_partial(pids, pg)
             self._prepare_database(pg, slices)
@@ -175,7 +183,7 @@ class LocalEndpoint:
                 "listen_host": "127.0.0.1", "listen_port": port, "upstream_host": "127.0.0.1",
                 "upstream_port": pg.port, "s3_endpoint": s3.endpoint_url,
                 "iam_roles": {IAM_ROLE: list(WRITER[1:]), READ_ONLY_ROLE: list(READER[1:])},
-                "spool_dir": str(spool), "statement_log": info.statement_log,
+                "spool_dir": str(spool), "statement_log": info.statement_log, "log_rewritten": log_rewritten,
                 "admin_dsn": {"host": "127.0.0.1", "port": pg.port, "user": "postgres", "password": admin_password,
                               "dbname": DATABASE},
                 "region": region, "bucket_regions": {BUCKET: bucket_region, OTHER_REGION_BUCKET: OTHER_REGION},
@@ -188,12 +196,21 @@ class LocalEndpoint:
             self.down()
             raise
 
+    def _link_server_log(self, pg: PostgresServer) -> None:
+        """PostgreSQL's own log, reachable as `postgres.log` in the endpoint folder (as root the
+        server's files live in a folder the postgres user owns)."""
+        link = self.folder / "postgres.log"
+        if pg.log_file == link:
+            return
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(pg.log_file)
+
     def _admin_password(self) -> str:
         """The Postgres superuser's password: made once, kept with the data across down/up."""
         path = self.folder / "admin.secret"
         if not path.exists():
-            atomic_write(path, secrets.token_urlsafe(18))
-            os.chmod(path, 0o600)
+            atomic_write(path, secrets.token_urlsafe(18), mode=0o600)
         return path.read_text().strip()
 
     def _save_partial(self, pids: dict[str, int], pg: PostgresServer) -> None:
@@ -201,8 +218,7 @@ class LocalEndpoint:
         self._write_state({"info": None, "pids": pids, "postgres_folder": str(pg.folder)})
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        atomic_write(self.state_file, orjson.dumps(state, option=orjson.OPT_INDENT_2).decode())
-        os.chmod(self.state_file, 0o600)
+        atomic_write(self.state_file, orjson.dumps(state, option=orjson.OPT_INDENT_2).decode(), mode=0o600)
 
     def _prepare_database(self, pg: PostgresServer, slices: int = SLICES) -> None:
         """The Redshift user, the compat objects in template1 (so every new database has them), and
@@ -231,7 +247,8 @@ class LocalEndpoint:
             return
         conn = admin("template1")
         with conn.cursor() as cur:
-            cur.execute(resources.files("shipload.local").joinpath("compat.sql").read_text("utf-8"))
+            for script in ("compat.sql", "catalog.sql"):  # catalog.sql: Redshift's catalog views
+                cur.execute(resources.files("shipload.local").joinpath(script).read_text("utf-8"))
         conn.close()
         conn = admin("postgres")
         with conn.cursor() as cur:
@@ -252,6 +269,9 @@ class LocalEndpoint:
             if proc.poll() is not None:
                 raise LocalServiceError(f"the proxy exited ({proc.returncode}); see {self.folder / 'proxy.log'}")
             if _listening(port):
+                time.sleep(0.1)
+                if proc.poll() is not None:  # something else answers on the port: ours could not bind
+                    raise LocalServiceError(f"the proxy could not listen on port {port}; see {self.folder / 'proxy.log'}")
                 return proc.pid
             time.sleep(0.05)
         raise LocalServiceError(f"the proxy did not listen on {port} within {timeout}s")

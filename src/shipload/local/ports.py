@@ -15,7 +15,10 @@ def free_port(preferred: int | None = None) -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Can a server listen on `port`? With SO_REUSEADDR, as the servers themselves bind: a port
+    whose old connections linger in TIME_WAIT is free, one that something listens on is not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -160,6 +160,8 @@ def drop(p: Pipeline, plan: DropPlan) -> list[str]:
     from shipload.extract.resource import Source
 
     with p.sql_client() as client:
+        if not hasattr(client, "drop_tables"):
+            raise PipelineError(f"drop is not available for destination {p.destination.name!r}")
         client.drop_tables(plan.tables)
     schema = p.schema(plan.schema_name).clone()
     for table in plan.tables:

@@ -18,7 +18,7 @@ POINTS = {
     "normalize.page": "normalize (main process) wrote the rows of a page",
     "normalize.worker_page": "the forked normalize worker wrote the rows of a page",
     "normalize.renamed": "normalized package in load/normalized, extracted package not yet removed",
-    "load.statement": "a statement of a load job ran (its transaction open)",
+    "load.job_data": "a load job's data statements ran (its transaction open, marker not yet inserted)",
     "load.job_marker": "a load job's marker row was inserted, its transaction not yet committed",
     "load.job_committed": "a load job's transaction committed, its file not yet moved to completed_jobs",
     "load.job_moved": "a load job's file moved to completed_jobs",

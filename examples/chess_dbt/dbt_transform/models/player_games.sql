@@ -11,9 +11,9 @@ with games as (
 )
 select uuid as game_uuid, cast('white' as varchar(5)) as side, white__username as username,
        white__rating as rating, white__result as result, black__username as opponent,
-       time_class, rated, {{ epoch_to_timestamp('end_time') }} as ended_at, _sl_load_id
+       time_class, rated, end_time as ended_at, _sl_load_id
 from games
 union all
 select uuid, cast('black' as varchar(5)), black__username, black__rating, black__result, white__username,
-       time_class, rated, {{ epoch_to_timestamp('end_time') }}, _sl_load_id
+       time_class, rated, end_time, _sl_load_id
 from games

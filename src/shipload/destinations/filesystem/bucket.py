@@ -196,6 +196,10 @@ class S3Bucket(Bucket):
     def full_url(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
+    def put_files(self, pairs: list[tuple[Path, str]]) -> dict[str, int]:
+        self.client  # noqa: B018 (made once here: creating boto3 clients from several threads is not safe)
+        return super().put_files(pairs)
+
     def put_file(self, path: Path, key: str) -> int:
         with open(path, "rb") as fh:
             self._call(f"upload of {key}", self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=fh)

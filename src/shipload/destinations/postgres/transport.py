@@ -5,7 +5,8 @@ that what runs inside a transaction is decided by the client, not by the driver.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,17 @@ class Psycopg2Transport(SqlTransport):
     def rollback(self) -> None:
         if self.conn is not None and not self.conn.closed:
             self.execute("ROLLBACK")
+
+    @contextlib.contextmanager
+    def redacting(self, secrets: Sequence[str]) -> Iterator[None]:
+        """Also mask `secrets` in errors while the block runs (e.g. keys inside a COPY statement)."""
+        added = [s for s in secrets if s and s not in self._secrets]
+        self._secrets.extend(added)
+        try:
+            yield
+        finally:
+            for s in added:
+                self._secrets.remove(s)
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:

@@ -42,6 +42,18 @@ CAPABILITIES = Capabilities(
 #: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
 REDSHIFT_ERRORS = dataclasses.replace(POSTGRES_ERRORS, transient_messages=("serializable isolation violation",))
 
+#: Redshift sends SUPER values as JSON text under type OID 4000 (psycopg2 would hand back a str)
+SUPER_OID = 4000
+
+
+def register_super(conn: Any) -> None:
+    """Read SUPER values on `conn` as Python values (the JSON text parsed)."""
+    import orjson
+    import psycopg2.extensions
+
+    super_type = psycopg2.extensions.new_type((SUPER_OID,), "SUPER", lambda v, _cur: None if v is None else orjson.loads(v))
+    psycopg2.extensions.register_type(super_type, conn)
+
 
 class RedshiftTransport(Psycopg2Transport):
     error_classes = REDSHIFT_ERRORS
@@ -52,6 +64,7 @@ class RedshiftTransport(Psycopg2Transport):
 
     def connect(self) -> None:
         super().connect()
+        register_super(self.conn)
         for sql in self.session_sql:
             self.execute(sql)
 

@@ -83,6 +83,8 @@ class StagedCopy:
             name = JobFileName.parse(entry["name"])
             pairs.append((folder / entry["name"], data_key(dataset, table.name, load_id, name.file_id, file_format)))
         target = client.target_of(schema, table.name)
+        if file_format == "parquet" and target == client.table(table.name):
+            self._match_table_order(table, [p for p, _ in pairs])
         sizes = self._upload(pairs)
         entries = []
         for _, key in pairs:
@@ -101,32 +103,59 @@ class StagedCopy:
         masked = copy_statement(target, self.bucket.full_url(manifest), file_format, auth.masked, client.lit,
                                 has_json, region)
         transport = client.transport
-        added = [s for s in auth.secrets if s not in transport._secrets]
-        transport._secrets.extend(added)
-        try:
-            with transport.transaction():
-                for stmt in client.before_load_sql(target):
-                    client.execute(stmt)
-                client.statements.append(masked)
-                try:
-                    client.run_driver(lambda: transport.execute(sql))
-                except DestinationError as exc:
-                    raise self._explain(exc, table.name, [u["url"] for u in entries]) from None
-                loaded = client.execute("SELECT pg_last_copy_count()")[0][0]
-                crash_point("staging.copied")
-                if int(loaded) != expected:
-                    raise DestinationTerminalError(
-                        f"redshift: COPY into {target} loaded {loaded} rows but the {len(pairs)} staged file(s) of "
-                        f"package {load_id} hold {expected}; rolled back, nothing of this table was loaded"
-                    )
-                client.execute(
-                    f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
-                    f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
+        with transport.redacting(auth.secrets), transport.transaction():
+            for stmt in client.before_load_sql(target):
+                client.execute(stmt)
+            client.statements.append(masked)
+            try:
+                client.run_driver(lambda: transport.execute(sql))
+            except DestinationError as exc:
+                raise self._explain(exc, table.name, [u["url"] for u in entries]) from None
+            loaded = client.execute("SELECT pg_last_copy_count()")[0][0]
+            crash_point("staging.copied")
+            if int(loaded) != expected:
+                raise DestinationTerminalError(
+                    f"redshift: COPY into {target} loaded {loaded} rows but the {len(pairs)} staged file(s) of "
+                    f"package {load_id} hold {expected}; rolled back, nothing of this table was loaded"
                 )
-                crash_point("load.job_marker")
-        finally:
-            for s in added:
-                transport._secrets.remove(s)
+            client.execute(
+                f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
+                f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
+            )
+            crash_point("load.job_marker")
+
+    def _match_table_order(self, table: Any, files: list[Path]) -> None:
+        """COPY maps parquet columns by position: files follow the existing table's column order, with
+        NULLs for columns the table has and the schema does not (added by someone else)."""
+        client = self.client
+        have = client.reflect([table.name]).get(client._fold(table.name), {})
+        names = [client._fold(c.name) for c in table.complete_columns()]
+        if not have or list(have) == names:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from shipload.schema.arrow import arrow_type
+        from shipload.schema.schema import Column
+
+        unknown = [c for c, t in have.items() if c not in names and t is None]
+        if unknown:
+            raise DestinationTerminalError(
+                f"table {table.name!r} has column(s) {unknown} of a type shipload does not map; parquet COPY maps "
+                "columns by position and cannot skip them: drop them, or load with loader_file_format='jsonl'")
+        for path in files:
+            data = pq.read_table(path)
+            by_name = {client._fold(n): data.column(n) for n in data.column_names}
+            arrays, fields = [], []
+            for col, data_type in have.items():
+                arr = by_name.get(col)
+                if arr is None:
+                    arr = pa.nulls(data.num_rows, arrow_type(Column(name=col, data_type=data_type)))
+                arrays.append(arr)
+                fields.append(pa.field(col, arr.type))
+            tmp = path.with_name(path.name + ".ordered")
+            pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), tmp, compression="snappy")
+            tmp.replace(path)
 
     def _upload(self, pairs: list[tuple[Path, str]]) -> dict[str, int]:
         """Upload the files (in parallel; with a crash point armed, one by one so it can hit mid-upload)."""

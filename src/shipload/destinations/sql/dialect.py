@@ -62,6 +62,8 @@ class SqlDialect:
     max_text_bytes: ClassVar[int | None] = None
     #: text columns get a declared size in bytes, sized from the data and widened as it grows
     sized_text: ClassVar[bool] = False
+    #: most columns a table may have (None: no limit worth checking); wider tables are refused before DDL
+    max_table_columns: ClassVar[int | None] = None
 
     #: query answering "does this schema exist"; `{name}` is the folded name as a literal
     dataset_exists_sql: ClassVar[str] = "SELECT 1 FROM information_schema.schemata WHERE schema_name = {name}"

@@ -73,6 +73,7 @@ class SqlLoading(SqlClientBase):
     def run_job(self, schema: Schema, load_id: str, job: JobFileName, path: Path) -> None:
         with self.transport.transaction():
             self.load_file(schema, job.table, path, job.file_format)
+            crash_point("load.job_data")
             self.execute(
                 f"INSERT INTO {self.table(LOAD_JOBS_TABLE)} ({self._names(LOAD_JOBS_TABLE)}) "
                 f"VALUES ({self._values([load_id, job.job_id, self._now()])})"
@@ -95,7 +96,6 @@ class SqlLoading(SqlClientBase):
             prefix = statement_prefix(self.dialect, target, meta["columns"])
             for body in frames:
                 self.execute(prefix + body)
-                crash_point("load.statement")
             return
         self.load_native_file(schema.get_table(table_name), target, path, file_format)
 

@@ -83,9 +83,14 @@ class SqlMigrations(SqlClientBase):
         return [f"ALTER TABLE {target} ADD COLUMN {self.column_sql(table, c)}" for c in columns]
 
     def check_folding(self, tables: list[Table]) -> None:
-        """Names that become equal once the destination folds them are refused before any DDL."""
+        """Names that become equal once the destination folds them, and tables wider than the
+        destination allows, are refused before any DDL."""
         seen_tables: dict[str, str] = {}
+        limit = self.dialect.max_table_columns
         for table in tables:
+            if limit is not None and len(table.complete_columns()) > limit:
+                raise SchemaError(f"table {table.name!r} has {len(table.complete_columns())} columns; {self.dialect.name} "
+                                  f"allows at most {limit}: nest the data (a json column hint) or split the table")
             other = seen_tables.setdefault(self._fold(table.name), table.name)
             if other != table.name:
                 raise SchemaError(f"tables {other!r} and {table.name!r} are the same table on {self.dialect.name}")

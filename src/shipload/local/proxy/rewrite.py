@@ -10,25 +10,41 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from shipload.local.proxy.sqltokens import Token, quote_ident, quote_literal, render, significant, tokenize
+from shipload.local.proxy.lateral import resolve_lateral_aliases
+from shipload.local.proxy.longnames import LongNames
+from shipload.local.proxy.partiql import unnest_super_arrays
+from shipload.local.proxy.sqltokens import (
+    Token,
+    quote_ident,
+    quote_literal,
+    render,
+    significant,
+    string_value,
+    tokenize,
+)
 
 COMPAT = "rs_compat"
+#: what `SHOW server_version` and the startup parameter report
+REDSHIFT_VERSION = "8.0.2"
 #: Redshift's longest identifier, in bytes
 REDSHIFT_MAX_IDENTIFIER = 127
-#: Postgres truncates longer identifiers silently: the endpoint refuses them instead
+#: Postgres keeps 63 bytes: longer names are stored under a stand-in (longnames.py)
 POSTGRES_MAX_IDENTIFIER = 63
+#: the values of enable_case_sensitive_identifier that turn it on
+TRUE_WORDS = {"true", "on", "1", "t", "yes", "y"}
 MAX_VARCHAR = 65535
 MAX_NUMERIC_PRECISION = 38
 
 #: Redshift functions provided by the compat schema (called schema-qualified, whatever the search_path)
 COMPAT_FUNCTIONS = {
     "json_parse", "getdate", "len", "convert_timezone", "from_hex", "to_varbyte", "json_serialize",
-    "is_valid_json", "is_valid_json_array", "json_extract_path_text", "json_typeof", "nvl2", "version",
-    "strtol", "months_between",
+    "is_valid_json", "is_valid_json_array", "json_extract_path_text", "json_typeof", "version",
+    "strtol", "months_between", "regexp_replace",
 }
 RENAMED_FUNCTIONS = {"nvl": "coalesce"}
 #: Redshift system views emulated in the compat schema
-COMPAT_RELATIONS = {"stl_load_errors", "stv_slices", "svv_table_info", "pg_table_def", "stl_query", "svl_qlog"}
+#: (svv_table_info, svv_tables, svv_columns, ... live in pg_catalog, as on Redshift: see catalog.sql)
+COMPAT_RELATIONS = {"stl_load_errors", "stv_slices", "pg_table_def", "stl_query", "svl_qlog"}
 #: Redshift-only session parameters, kept as custom settings so SET/SHOW/RESET work
 SESSION_PARAMETERS = {
     "enable_case_sensitive_identifier", "query_group", "wlm_query_slot_count", "analyze_threshold_percent",
@@ -37,6 +53,21 @@ SESSION_PARAMETERS = {
 }
 COLUMN_ATTRIBUTES_WITH_ARG = {"ENCODE"}
 COLUMN_ATTRIBUTES = {"DISTKEY", "SORTKEY"}
+#: after `FROM (subquery)`, words that show the subquery has no alias (Redshift allows none; Postgres 15 needs one)
+NOT_AN_ALIAS = {
+    "WHERE", "GROUP", "ORDER", "LIMIT", "OFFSET", "UNION", "INTERSECT", "EXCEPT", "MINUS", "JOIN", "INNER", "LEFT",
+    "RIGHT", "FULL", "CROSS", "NATURAL", "ON", "USING", "HAVING", "WINDOW", "QUALIFY", "FETCH", "FOR",
+}
+
+
+@dataclass
+class Session:
+    """What the rewriting of one client connection depends on."""
+
+    #: enable_case_sensitive_identifier: off (Redshift's default) folds even "quoted" names to lower case
+    case_sensitive: bool = False
+    #: stand-ins for identifiers of 64 to 127 bytes (None: no mapping, such names are refused)
+    names: LongNames | None = None
 
 
 class Emulated(Exception):
@@ -68,13 +99,21 @@ def error_sql(message: str, code: str) -> str:
 
 
 class Rewriter:
+    def __init__(self, session: Session | None = None) -> None:
+        self.session = session or Session()
+
     def rewrite(self, tokens: list[Token]) -> Statement:
         original = render(tokens).strip()
         sig = significant(tokens)
         if not sig:
             return Statement(original, original)
         try:
-            self.check_identifiers(sig)
+            tokens = self.identifiers(tokens)
+            self.track_session(sig)
+            sig = significant(tokens)
+            tokens = navigate_after_subscripts(unnest_super_arrays(alias_subqueries(separate_numbers(tokens))))
+            if any(t.is_word("SELECT") for t in sig):
+                tokens = resolve_lateral_aliases(tokens)
             head = sig[0].upper
             if head == "COPY":
                 return self.copy(tokens, original)
@@ -86,31 +125,63 @@ class Rewriter:
                 return Statement(render(self.expressions(tokens)), original, "truncate")
             if head == "ALTER" and len(sig) > 1 and sig[1].is_word("TABLE"):
                 return self.alter_table(tokens, original)
+            if head == "SHOW" and len(sig) == 2 and sig[1].identifier == "server_version":
+                return Statement(f"SELECT {quote_literal(REDSHIFT_VERSION)}::text AS server_version", original)
             if head in ("SET", "RESET", "SHOW"):
                 return Statement(render(self.session_parameter(tokens)), original)
             if head == "CREATE":
-                return Statement(render(self.create(tokens)), original)
+                return self.create(tokens, original)
             if head == "MERGE" and any(t.is_word("REMOVE") for t in sig):
                 raise Emulated("MERGE ... REMOVE DUPLICATES is not emulated by the local endpoint", "0A000")
             return Statement(render(self.expressions(tokens)), original)
         except Emulated as exc:
             return Statement(error_sql(exc.message, exc.code), original, "error")
 
-    # -- checks -------------------------------------------------------------------------------
-    @staticmethod
-    def check_identifiers(sig: list[Token]) -> None:
-        for tok in sig:
+    # -- identifiers: case folding, 127-byte names ----------------------------------------------
+    def identifiers(self, tokens: list[Token]) -> list[Token]:
+        """Quoted names folded to lower case unless the session is case-sensitive (user names keep
+        their case, as on Redshift); names of 64 to 127 bytes, and string literals naming one
+        already stored, replaced by their stand-in; longer names refused."""
+        sig = significant(tokens)
+        head = sig[0].upper if sig else ""
+        out = list(tokens)
+        prev: Token | None = None
+        for k, tok in enumerate(tokens):
+            if tok.kind == "qident" and not self.session.case_sensitive and not _names_a_user(head, prev):
+                folded = tok.identifier.lower()  # type: ignore[union-attr]
+                if folded != tok.identifier:
+                    out[k] = tok = Token("qident", quote_ident(folded))
             name = tok.identifier
-            if name is None:
-                continue
-            size = len(name.encode("utf-8"))
-            if size > REDSHIFT_MAX_IDENTIFIER:
-                raise Emulated(f"identifier {name[:40]!r}... is {size} bytes; the limit is 127 bytes", "42622")
-            if size > POSTGRES_MAX_IDENTIFIER:
-                raise Emulated(
-                    f"identifier {name[:40]!r}... is {size} bytes: the local endpoint refuses identifiers over 63 "
-                    "bytes rather than let Postgres truncate them silently (Redshift allows 127)", "42622",
-                )
+            if name is not None:
+                size = len(name.encode("utf-8"))
+                if size > REDSHIFT_MAX_IDENTIFIER:
+                    raise Emulated(f"identifier {name[:40]!r}... is {size} bytes; the limit is 127 bytes", "42622")
+                if size > POSTGRES_MAX_IDENTIFIER:
+                    if self.session.names is None:
+                        raise Emulated(f"identifier {name[:40]!r}... is {size} bytes: over 63 bytes needs the "
+                                       "endpoint's name mapping", "42622")
+                    out[k] = Token("qident", quote_ident(self.session.names.short(name)))
+            elif tok.kind == "string" and self.session.names is not None and self.session.names.originals:
+                value = string_value(tok)
+                if POSTGRES_MAX_IDENTIFIER < len(value.encode("utf-8")) <= REDSHIFT_MAX_IDENTIFIER:
+                    short = self.session.names.known_long(value)
+                    if short is not None:
+                        out[k] = Token("string", quote_literal(short))
+            if tok.significant:
+                prev = tok
+        return out
+
+    def track_session(self, sig: list[Token]) -> None:
+        """SET / RESET enable_case_sensitive_identifier change how later statements are folded."""
+        head = sig[0].upper
+        if head == "SET" and len(sig) >= 3:
+            names = [t.identifier for t in sig[1:3]]
+            if "enable_case_sensitive_identifier" in names:
+                value = sig[-1].text.strip("'\"").lower()
+                self.session.case_sensitive = value in TRUE_WORDS
+        elif head == "RESET" and len(sig) >= 2:
+            if sig[1].identifier in ("enable_case_sensitive_identifier", "all"):
+                self.session.case_sensitive = False
 
     # -- expressions: functions, system views, SYSDATE, types in casts -------------------------------
     def expressions(self, tokens: list[Token]) -> list[Token]:
@@ -127,6 +198,10 @@ class Rewriter:
                 if calls and low in COMPAT_FUNCTIONS:
                     out.append(Token("word", f"{COMPAT}.{low}"))
                     i += 1
+                    continue
+                if calls and low == "nvl2":
+                    rewritten, i = self.nvl2(tokens, i)
+                    out.extend(rewritten)
                     continue
                 if calls and low in RENAMED_FUNCTIONS:
                     out.append(Token("word", RENAMED_FUNCTIONS[low]))
@@ -153,20 +228,31 @@ class Rewriter:
             i += 1
         return out
 
+    def nvl2(self, tokens: list[Token], i: int) -> tuple[list[Token], int]:
+        """NVL2(expr, not_null_value, null_value) as a CASE (a function would need the first
+        argument's type, which a bare NULL does not have), and the index after the call."""
+        open_at = _skip_ws(tokens, i + 1)
+        close = _matching(tokens, open_at)
+        args = _split_commas(tokens[open_at + 1 : close])
+        if len(args) != 3:
+            raise Emulated(f"function nvl2 takes 3 arguments, not {len(args)}", "42883")
+        a, b, c = (render(self.expressions(arg)) for arg in args)
+        return [Token("word", f"(CASE WHEN ({a}) IS NOT NULL THEN ({b}) ELSE ({c}) END)")], close + 1
+
     def type_at(self, tokens: list[Token], i: int) -> tuple[list[Token] | None, int]:
         """A Redshift type starting at token i, as Postgres tokens, and how many tokens it spans."""
         tok = tokens[i]
         up = tok.upper
         j, args = _type_args(tokens, i + 1)
         if up == "SUPER":
-            return [Token("word", f"{COMPAT}.super")], 1
+            return [Token("word", "pg_catalog.super")], 1
         if up in ("VARBYTE", "VARBINARY"):
-            return [Token("word", f"{COMPAT}.varbyte")], j - i
+            return [Token("word", "pg_catalog.varbyte")], j - i
         if up == "BINARY":
             k = _skip_ws(tokens, i + 1)
             if k < len(tokens) and tokens[k].is_word("VARYING"):
                 j, _ = _type_args(tokens, k + 1)
-                return [Token("word", f"{COMPAT}.varbyte")], j - i
+                return [Token("word", "pg_catalog.varbyte")], j - i
             return None, 0
         if up in ("VARCHAR", "NVARCHAR", "CHARACTER", "CHAR", "NCHAR", "BPCHAR"):
             base = "varchar" if up in ("VARCHAR", "NVARCHAR") else "char"
@@ -194,14 +280,28 @@ class Rewriter:
         return None, 0
 
     # -- CREATE TABLE / VIEW ------------------------------------------------------------------
-    def create(self, tokens: list[Token]) -> list[Token]:
+    def create(self, tokens: list[Token], original: str) -> Statement:
         sig = significant(tokens)
         words = [t.upper for t in sig[:6]]
         if "TABLE" in words:
-            return self.create_table(tokens)
+            return Statement(render(self.create_table(tokens)), original)
         if "VIEW" in words:
-            return self.strip_schema_binding(self.expressions(tokens))
-        return self.expressions(tokens)
+            bound = self.strip_schema_binding(self.expressions(tokens))
+            if len(bound) == len(tokens):
+                return Statement(render(bound), original)
+            return self.late_binding_view(sig, render(bound), original)
+        return Statement(render(self.expressions(tokens)), original)
+
+    @staticmethod
+    def late_binding_view(sig: list[Token], ddl: str, original: str) -> Statement:
+        """CREATE VIEW ... WITH NO SCHEMA BINDING: created, and recorded as late-binding (a
+        VARCHAR widening of a table it reads sets it aside and recreates it, as Redshift does not
+        tie it to the table's columns; pg_get_late_binding_view_cols() lists it)."""
+        at = next(k for k, t in enumerate(sig) if t.is_word("VIEW"))
+        end = next((k for k in range(at + 1, len(sig)) if sig[k].is_word("AS") or sig[k].text == "("), len(sig))
+        name = render(sig[at + 1 : end])
+        sql = f"SELECT {COMPAT}.create_late_binding_view({quote_literal(name)}, {quote_literal(ddl)})"
+        return Statement(sql, original)
 
     def create_table(self, tokens: list[Token]) -> list[Token]:
         """Strip DISTSTYLE/DISTKEY/SORTKEY/ENCODE/BACKUP, rewrite types, add byte-length checks."""
@@ -373,6 +473,63 @@ class Rewriter:
         return Statement(original, original, "copy", copy=tokens)
 
 
+def separate_numbers(tokens: list[Token]) -> list[Token]:
+    """`THEN 4WHEN` is two tokens to Redshift; Postgres 15 refuses a number run into a word."""
+    out: list[Token] = []
+    for k, tok in enumerate(tokens):
+        out.append(tok)
+        if tok.kind == "number" and k + 1 < len(tokens) and tokens[k + 1].kind == "word":
+            out.append(Token("ws", " "))
+    return out
+
+
+def navigate_after_subscripts(tokens: list[Token]) -> list[Token]:
+    """PartiQL `doc[0].key` (a dot after a subscript can only navigate a SUPER value) as jsonb's
+    `doc[0]['key']`; the key is folded like any identifier (quoted ones by the session's case rule)."""
+    if not any(t.text == "]" for t in tokens):
+        return tokens
+    out: list[Token] = []
+    k = 0
+    while k < len(tokens):
+        tok = tokens[k]
+        prev = _prev_sig(out)
+        nxt = _next_sig(tokens, k)
+        if (tok.kind == "op" and tok.text == "." and prev is not None and prev.text == "]" and nxt is not None
+                and nxt.kind in ("word", "qident")):
+            key = nxt.identifier or ""
+            out.extend([Token("op", "["), Token("string", quote_literal(key)), Token("op", "]")])
+            k = _skip_ws(tokens, k + 1) + 1
+            continue
+        out.append(tok)
+        k += 1
+    return out
+
+
+def alias_subqueries(tokens: list[Token]) -> list[Token]:
+    """`FROM (SELECT ...)` / `JOIN (SELECT ...)` without an alias get one (rs_subquery_N)."""
+    starts: list[int] = []
+    prev: Token | None = None
+    for k, tok in enumerate(tokens):
+        if tok.kind == "op" and tok.text == "(" and prev is not None and prev.is_word("FROM", "JOIN"):
+            nxt = _next_sig(tokens, k)
+            if nxt is not None and nxt.is_word("SELECT", "WITH"):
+                starts.append(k)
+        if tok.significant:
+            prev = tok
+    if not starts:
+        return tokens
+    inserts: list[int] = []
+    for k in starts:
+        close = _matching(tokens, k)
+        after = _next_sig(tokens, close)
+        if after is None or (after.kind == "op" and after.text in (")", ",", ";")) or after.upper in NOT_AN_ALIAS:
+            inserts.append(close + 1)
+    out = list(tokens)
+    for n, at in enumerate(sorted(inserts, reverse=True)):
+        out[at:at] = [Token("ws", " "), Token("word", f"AS rs_subquery_{len(inserts) - n}")]
+    return out
+
+
 def byte_check_name(column: str, size: int) -> str:
     digest = hashlib.sha1(column.encode("utf-8")).hexdigest()[:10]
     return f"rs_bytes_{size}_{digest}"
@@ -451,10 +608,9 @@ def _split_commas(tokens: list[Token]) -> list[list[Token]]:
 #: (substring tests on the lower-cased text: a false hit only means the slow, exact path)
 _REWRITE_WORDS = tuple(sorted(
     COMPAT_FUNCTIONS | set(RENAMED_FUNCTIONS) | COMPAT_RELATIONS
-    | {"sysdate", "pg_last_copy_count", "super", "varbyte", "varbinary", "identity", ";"}
+    | {"sysdate", "pg_last_copy_count", "super", "varbyte", "varbinary", "identity", "nvl2", ";"}
 ))
 _PLAIN_INSERT = re.compile(r"\s*INSERT\s+INTO\s(?P<head>.*?)\bVALUES\b", re.IGNORECASE | re.DOTALL)
-_LONG_NAME = re.compile(r'"[^"]{64,}"|\b\w{64,}\b')
 
 
 def _needs_rewrite(sql: str) -> bool:
@@ -476,13 +632,27 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() or c in "_$"
 
 
-def rewrite_sql(sql: str) -> list[Statement]:
-    """Split and rewrite a query string (what a Query message carries)."""
+def rewrite_sql(sql: str, session: Session | None = None) -> list[Statement]:
+    """Split and rewrite a query string (what a Query message carries). `session` (the client
+    connection's) is updated by the SET statements among them."""
     from shipload.local.proxy.sqltokens import split_statements
 
+    rewriter = Rewriter(session)
     plain = _PLAIN_INSERT.match(sql[:262144])
-    if plain and not _LONG_NAME.search(plain.group("head")) and not _needs_rewrite(sql):
-        # fast path for big multi-row INSERTs (16 MB statements): nothing to rewrite, no tokenizing
-        return [Statement(sql, sql.strip())]
-    rewriter = Rewriter()
+    if plain and not _needs_rewrite(sql):
+        # fast path for big multi-row INSERTs (16 MB statements): only the head (table and column
+        # names) is tokenized, for case folding and long names; the values pass unchanged
+        end = plain.end("head")
+        try:
+            head = render(rewriter.identifiers(tokenize(sql[:end])))
+        except Emulated as exc:
+            return [Statement(error_sql(exc.message, exc.code), sql.strip(), "error")]
+        return [Statement(head + sql[end:], sql.strip())]
     return [rewriter.rewrite(stmt) for stmt in split_statements(tokenize(sql))]
+
+
+def _names_a_user(head: str, prev: Token | None) -> bool:
+    """Is a quoted name after `prev` a user or group name (whose case Redshift always keeps)?"""
+    if prev is None:
+        return False
+    return prev.is_word("USER", "ROLE", "GROUP") or (head in ("GRANT", "REVOKE") and prev.is_word("TO", "FROM"))

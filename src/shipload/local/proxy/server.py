@@ -14,9 +14,7 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 import struct
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,17 +22,18 @@ from typing import Any
 
 import orjson
 
-from shipload.local.proxy import wire
+from shipload.local.proxy import results, wire
 from shipload.local.proxy.copy_s3 import LoadError, S3Reader, SpoolResult, parse_copy, spool_call
-from shipload.local.proxy.rewrite import Emulated, Statement, error_sql, rewrite_sql
-from shipload.local.proxy.sqltokens import render, tokenize
+from shipload.local.proxy.faults import FaultInjector
+from shipload.local.proxy.longnames import LongNames
+from shipload.local.proxy.rewrite import REDSHIFT_VERSION, Emulated, Session, Statement, error_sql, rewrite_sql
+from shipload.local.proxy.statement_log import LogState, StatementLog
 
 log = logging.getLogger("shipload.local.proxy")
 
 #: startup parameters Postgres understands; the rest (redshift_connector sends several) are dropped
 KNOWN_STARTUP = {"user", "database", "options", "application_name", "client_encoding", "datestyle", "timezone",
                  "extra_float_digits", "search_path", "intervalstyle", "replication"}
-REDSHIFT_VERSION = "8.0.2"
 #: statements Redshift refuses inside a transaction block
 IN_BLOCK_ERRORS = {
     "append": "ALTER TABLE APPEND can't run inside a transaction block",
@@ -55,6 +54,8 @@ class ProxyConfig:
     spool_dir: str
     statement_log: str
     admin_dsn: dict[str, Any]  # superuser connection for writing stl_load_errors
+    log_rewritten: bool = False  # the statement log also shows the SQL sent to PostgreSQL
+    names_file: str = ""  # stand-ins of 64-127 byte identifiers (default: long_names.jsonl beside the log)
     region: str = "us-east-1"  # the cluster's region
     bucket_regions: dict[str, str] = field(default_factory=dict)  # buckets outside the cluster's region
 
@@ -85,6 +86,13 @@ class Connection:
     #: a TRUNCATE parsed inside a block (extended protocol): "parsed", then "executed" after its Execute
     truncate: str | None = None
     copies: deque[CopyTransform] = field(default_factory=deque)
+    log: LogState = field(default_factory=LogState)
+    session: Session = field(default_factory=Session)
+    #: the current result: indexes of its SUPER columns, and the result formats of the last Bind
+    supers: set[int] = field(default_factory=set)
+    texts: set[int] = field(default_factory=set)
+    formats: list[int] = field(default_factory=list)
+    drop_at_ready: bool = False  # test fault: close the client connection at the next ReadyForQuery
     user: str = ""
     #: prepared statements that are COPYs (name -> statement, executed yet): a driver that caches them
     #: (redshift_connector) binds again without a Parse, and each execution must read the bucket anew
@@ -94,50 +102,16 @@ class Connection:
     backend_pid: int = 0  # from BackendKeyData: the session pg_last_copy_count() answers for
 
 
-class StatementLog:
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def write(self, conn: Connection, protocol: str, statements: list[Statement]) -> None:
-        with open(self.path, "ab") as out:
-            for st in statements:
-                entry = {"t": round(time.time(), 6), "conn": conn.cid, "db": conn.database, "protocol": protocol,
-                         "sql": masked(st.original)}
-                out.write(orjson.dumps(entry) + b"\n")
-
-
-_SECRET_OPTIONS = re.compile(r"CREDENTIALS|SECRET_ACCESS_KEY|SESSION_TOKEN", re.IGNORECASE)
-
-
-def masked(sql: str) -> str:
-    """`sql` with secrets in COPY credentials replaced by ***."""
-    if not _SECRET_OPTIONS.search(sql[:65536]):
-        return sql  # nothing to mask (and big INSERTs are not tokenized)
-    tokens = tokenize(sql)
-    sig = [t for t in tokens if t.significant]
-    for k, tok in enumerate(sig[:-1]):
-        up = tok.upper
-        nxt = sig[k + 1] if not sig[k + 1].is_word("AS") else (sig[k + 2] if k + 2 < len(sig) else sig[k + 1])
-        if nxt.kind != "string":
-            continue
-        if up in ("SECRET_ACCESS_KEY", "SESSION_TOKEN"):
-            nxt.text = "'***'"
-        elif up == "CREDENTIALS":
-            parts = []
-            for part in nxt.text[1:-1].split(";"):
-                key, eq, _ = part.partition("=")
-                parts.append(part if key.strip().lower() in ("aws_access_key_id", "aws_iam_role") else f"{key}{eq}***")
-            nxt.text = "'" + ";".join(parts) + "'"
-    return render(tokens)
-
 
 class Proxy:
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.reader = S3Reader(config.s3_endpoint, config.iam_roles, config.region, config.bucket_regions)
         self._admin: dict[str, Any] = {}  # database -> superuser connection (load errors, copy counts)
-        self.statement_log = StatementLog(config.statement_log)
+        self.statement_log = StatementLog(config.statement_log, config.log_rewritten)
+        self.names = LongNames(config.names_file or str(Path(config.statement_log).with_name("long_names.jsonl")))
         Path(config.spool_dir).mkdir(parents=True, exist_ok=True)
+        self.faults = FaultInjector.from_env()  # tests only: see faults.py
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self.handle, self.config.listen_host, self.config.listen_port)
@@ -147,6 +121,7 @@ class Proxy:
     # -- one client -----------------------------------------------------------------------------
     async def handle(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
         conn = Connection(next(_conn_ids))
+        conn.session.names = self.names
         swriter = None
         try:
             while True:
@@ -167,17 +142,24 @@ class Proxy:
             swriter.write(wire.build_startup(params))
             await swriter.drain()
             upstream = asyncio.create_task(self.server_to_client(conn, sreader, cwriter))
-            try:
-                await self.client_to_server(conn, creader, swriter, cwriter)
+            downstream = asyncio.create_task(self.client_to_server(conn, creader, swriter, cwriter))
+            try:  # either side closing (the backend terminated, the client gone) ends the connection
+                done, _ = await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    exc = task.exception()
+                    if exc is not None and not isinstance(exc, (asyncio.IncompleteReadError, ConnectionError)):
+                        log.error("connection %s failed: %r", conn.cid, exc)
             finally:
-                upstream.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await upstream
+                for task in (upstream, downstream):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except Exception:
             log.exception("connection %s failed", conn.cid)
         finally:
+            self.statement_log.closed(conn.log)
             for writer in (cwriter, swriter):
                 if writer is not None:
                     with contextlib.suppress(Exception):
@@ -190,6 +172,12 @@ class Proxy:
             kind, body = await wire.read_message(creader)
             if kind == b"Q":
                 sql = body[:-1].decode("utf-8")
+                fault = self.faults.check(conn.database, sql) if self.faults else None
+                if fault is not None and fault.action == "drop":
+                    raise ConnectionResetError("injected fault: connection dropped")
+                conn.drop_at_ready = fault is not None and fault.action == "drop_after"
+                if fault is not None and fault.action == "error":
+                    sql = error_sql(fault.message, fault.code)
                 out, then_begin = await self.simple_query(conn, sql)
                 conn.replies.append("pass_in_block" if then_begin else "pass")
                 swriter.write(wire.message(b"Q", wire.cstring(out)))
@@ -206,6 +194,7 @@ class Proxy:
                 conn.acks.append(False)
                 swriter.write(wire.build_parse(name, query, rest))
             elif kind == b"B":
+                conn.formats = results.bind_result_formats(body)
                 await self.rebind_copy(conn, swriter, body)
                 swriter.write(wire.message(kind, body))
             elif kind == b"C":
@@ -240,13 +229,15 @@ class Proxy:
 
     async def simple_query(self, conn: Connection, sql: str) -> tuple[str, bool]:
         """The rewritten query text, and whether a BEGIN must follow it (TRUNCATE in a block)."""
-        statements = rewrite_sql(sql)
+        statements = rewrite_sql(sql, conn.session)
         if not statements:
             return sql, False
-        self.statement_log.write(conn, "Q", statements)
+        conn.formats = []
         in_block = conn.status in ("T", "E")
         out: list[str] = []
         for st in statements:
+            self.statement_log.received(conn.log, conn.cid, conn.database, "Q", st.original, st.sql,
+                                        replies=2 if st.kind == "truncate" and in_block else 1)
             if st.kind == "copy":
                 if len(statements) > 1:
                     out.append(error_sql("the local endpoint runs COPY only as a statement of its own", "0A000"))
@@ -269,11 +260,11 @@ class Proxy:
         return "; ".join(out), False
 
     async def parse(self, conn: Connection, query: str) -> tuple[list[str], str, Statement | None]:
-        statements = rewrite_sql(query)
+        statements = rewrite_sql(query, conn.session)
         if len(statements) != 1:
             return [], query, None
         st = statements[0]
-        self.statement_log.write(conn, "P", statements)
+        self.statement_log.received(conn.log, conn.cid, conn.database, "P", st.original, st.sql)
         in_block = conn.status in ("T", "E")
         if st.kind == "copy":
             return [], await self.copy(conn, st, extended=True), st
@@ -296,7 +287,7 @@ class Proxy:
             entry[2] = True  # the first execution uses the spool made at Parse
             return
         st, rest = entry[0], entry[1]
-        self.statement_log.write(conn, "B", [st])
+        self.statement_log.received(conn.log, conn.cid, conn.database, "B", st.original, st.sql)
         sql = await self.copy(conn, st, extended=True)
         conn.acks.extend([True, True])
         swriter.write(wire.message(b"C", b"S" + name + b"\x00"))
@@ -308,7 +299,7 @@ class Proxy:
             cmd = parse_copy(st.copy)
             spool = await asyncio.to_thread(self.reader.spool, cmd, Path(self.config.spool_dir))
         except LoadError as exc:  # the COPY began loading: pg_last_copy_count() is 0 now
-            await asyncio.to_thread(self._set_copy_count, conn, 0)
+            self._set_copy_count(conn, 0)
             return error_sql(exc.message, exc.code)
         except Emulated as exc:  # refused for syntax or privileges: the previous count stays
             return error_sql(exc.message, exc.code)
@@ -333,16 +324,33 @@ class Proxy:
                 continue
             if kind == b"Z" and mode == "pass_in_block":
                 body = b"T"
+            if kind == b"Z" and conn.drop_at_ready:  # injected fault: the reply never arrives
+                cwriter.close()
+                raise ConnectionResetError("injected fault: connection dropped after the statement ran")
             if kind in (b"1", b"3") and conn.acks:
                 if conn.acks.popleft():
                     continue  # the reply to a Close/Parse of the proxy's own
             elif kind == b"Z":
                 conn.acks.clear()  # after an error the server skipped to Sync: no reply is pending
             out = self.transform(conn, kind, body)
+            if kind in (b"C", b"I", b"E", b"Z"):
+                self._observe(conn, out)
             if out:
                 cwriter.write(out)
                 if kind in (b"Z", b"C", b"E"):
                     await cwriter.drain()
+
+    def _observe(self, conn: Connection, out: bytes) -> None:
+        """Tell the statement log what the client is about to see."""
+        if not out:
+            return
+        kind, body = out[:1], out[5:]
+        if kind == b"E":
+            self.statement_log.observe(conn.log, kind, fields=wire.parse_fields(body))
+        elif kind == b"C":
+            self.statement_log.observe(conn.log, kind, tag=body.rstrip(b"\x00").decode("utf-8", "replace"))
+        else:
+            self.statement_log.observe(conn.log, kind)
 
     def transform(self, conn: Connection, kind: bytes, body: bytes) -> bytes:
         if kind == b"Z":
@@ -350,6 +358,14 @@ class Proxy:
             return wire.message(kind, body)
         if kind == b"K" and len(body) >= 4:
             conn.backend_pid = struct.unpack("!i", body[:4])[0]
+        rename = self.names.original if self.names.originals else None
+        if kind == b"T" and not conn.copies:
+            body, supers, texts = results.row_description(body, rename)
+            conn.supers, conn.texts = set(supers), set(texts)
+            return wire.message(kind, body)
+        if kind == b"D" and (conn.supers or (rename and conn.texts)) and not conn.copies:
+            return wire.message(kind, results.data_row(body, conn.supers, results.format_is_binary(conn.formats),
+                                                       conn.texts, rename))
         if kind == b"S":
             name, _, value = body.partition(b"\x00")
             if name == b"server_version":
@@ -377,6 +393,10 @@ class Proxy:
                 self._drop_spool(copy)
                 self._set_copy_count(conn, 0)
                 return self._copy_error(conn, copy, wire.parse_fields(body))
+        if kind == b"E" and rename is not None:
+            fields = wire.parse_fields(body)
+            fields.update({k: self.names.in_text(fields[k]) for k in ("M", "D") if k in fields})
+            body = wire.build_fields(fields)
         if kind == b"E":
             fields = wire.parse_fields(body)
             if fields.get("W", "").startswith("PL/pgSQL function inline_code_block"):
