@@ -1,7 +1,8 @@
 """The benchmark: every scenario, for shipload, dlt (defaults and without compression) and the
 physical-limit references, each measurement in a fresh process, in one sitting.
 
-    python bench/run.py                  # full sitting (writes bench/results/latest.json and the README table)
+    python bench/run.py                  # full sitting (writes bench/results/latest.json and the README tables)
+    python bench/run.py --only staged    # the staged scenarios only (a group, or comma-separated scenarios)
     python bench/run.py --runs 1 --n 5000 --no-readme   # a smoke run
 
 It creates bench/.venv-dlt (dlt from PyPI) if missing, starts a PostgreSQL server and the local
@@ -25,7 +26,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 DLT_VENV = BENCH / ".venv-dlt"
-DLT_SPEC = "dlt[duckdb,postgres,parquet,redshift]==1.31.0"
+DLT_SPEC = "dlt[duckdb,postgres,parquet,redshift,s3]==1.31.0"
 SCENARIOS = {
     # scenario: (kinds, tools)
     "parquet": (("nested", "flat"), ("shipload", "dlt", "dlt-nocompress", "ref")),
@@ -34,19 +35,52 @@ SCENARIOS = {
     "postgres_copy": (("nested", "flat"), ("shipload", "dlt", "dlt-nocompress", "ref")),
     "duckdb": (("nested",), ("shipload", "dlt", "dlt-nocompress", "ref")),
     "redshift_insert": (("nested",), ("shipload", "dlt", "dlt-nocompress", "ref")),
+    # staged: extract + normalize for the filesystem destination (local folder), and a whole run into the
+    # local Redshift endpoint through S3 staging (dlt: its own staged Redshift path against the same endpoint)
+    "filesystem_parquet": (("nested",), ("shipload", "dlt", "ref")),
+    "filesystem_jsonl": (("nested",), ("shipload", "dlt", "ref")),
+    "redshift_staged_parquet": (("nested",), ("shipload", "dlt", "ref")),
+    "redshift_staged_jsonl": (("nested",), ("shipload", "dlt", "ref")),
+}
+#: --only accepts these names for groups of scenarios; each group has its own table in the README
+GROUPS = {
+    "main": ("parquet", "jsonl", "postgres_insert", "postgres_copy", "duckdb", "redshift_insert"),
+    "staged": ("filesystem_parquet", "filesystem_jsonl", "redshift_insert", "redshift_staged_parquet",
+               "redshift_staged_jsonl"),
 }
 #: the reference each scenario is held against
 REFERENCE = {"parquet": "pyarrow from_pylist + parquet write", "jsonl": "orjson to jsonl",
              "postgres_insert": "hand-built multi-row INSERTs", "postgres_copy": "hand-flattened CSV, COPY FROM STDIN",
-             "duckdb": "pyarrow + DuckDB CREATE TABLE AS", "redshift_insert": "hand-built multi-row INSERTs"}
+             "duckdb": "pyarrow + DuckDB CREATE TABLE AS", "redshift_insert": "hand-built multi-row INSERTs",
+             "filesystem_parquet": "pyarrow from_pylist + parquet write", "filesystem_jsonl": "orjson to jsonl",
+             "redshift_staged_parquet": "pyarrow parquet, boto3 upload, one COPY per table with a manifest",
+             "redshift_staged_jsonl": "orjson jsonl.gz, boto3 upload, one COPY per table with a manifest"}
 
 
 def ensure_dlt() -> Path:
     python = DLT_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(DLT_VENV)], check=True)
+    if subprocess.run([str(python), "-c", "import dlt, s3fs, psycopg2, pyarrow"], capture_output=True).returncode:
         subprocess.run([str(python), "-m", "pip", "install", "-q", DLT_SPEC], check=True)
     return python
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process, its reaped children and its live children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        own, parent = int(stat.parent.name), int(fields[1])
+        if own == pid:
+            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+        elif parent == pid:
+            total += sum(int(v) for v in fields[11:13]) / tick
+    return total
 
 
 class Services:
@@ -82,6 +116,7 @@ class Services:
         env = {"BENCH_DSN": url, "BENCH_DB": name}
         if scenario.startswith("redshift"):
             env.update(self.rs.env())
+            env["DESTINATION__FILESYSTEM__BUCKET_URL"] = f"s3://{self.rs.bucket}/{name}"
             env["DESTINATION__REDSHIFT__CREDENTIALS__DATABASE"] = name
             env["DLT_REDSHIFT_URL"] = url
         else:
@@ -97,6 +132,10 @@ class Services:
                     if "_sl_" not in entry["sql"][:200]:
                         sizes.append(len(entry["sql"].encode("utf-8")))
         return sizes
+
+    def endpoint_cpu(self) -> dict[str, float]:
+        return {"proxy": tree_cpu(self.rs.pids["proxy"]), "postgres": tree_cpu(self.rs.pids["postgres"]),
+                "s3": tree_cpu(self.rs.pids["s3"])}
 
     def stop(self) -> None:
         self.endpoint.down(remove_data=True)
@@ -118,11 +157,17 @@ def measure(tool: str, scenario: str, kind: str, n: int, services: Services, dlt
     env["PYTHONPATH"] = str(ROOT / "src")
     args = [python, str(BENCH / "runner.py"), "--tool", tool.split("-")[0], "--scenario", scenario, "--kind", kind,
             "--workdir", str(workdir)] + (["--n", str(n)] if n else []) + (["--lazy"] if lazy else [])
+    cpu_before = services.endpoint_cpu() if scenario.startswith("redshift") else None
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
-        return {"tool": tool, "scenario": scenario, "kind": kind, "error": done.stderr.strip().splitlines()[-1:]}
+        lines = [line for line in done.stderr.strip().splitlines() if line and not line.startswith((" ", "WARNING"))]
+        return {"tool": tool, "scenario": scenario, "kind": kind, "error": lines[-3:]}
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["tool"] = tool
+    if cpu_before is not None:
+        time.sleep(0.5)  # the run's backends exit after its connections close
+        after = services.endpoint_cpu()
+        result["endpoint_cpu_s"] = {k: round(after[k] - cpu_before[k], 2) for k in after}
     if scenario == "redshift_insert" and tool == "shipload":
         sizes = services.statement_sizes(env["BENCH_DB"])
         big = [s for s in sizes if s > 1024 * 1024]
@@ -146,8 +191,22 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                          rss_mb=statistics.median(r["peak_rss_mb"] for r in ok))
             if "statements" in ok[-1]:
                 entry["statements"] = ok[-1]["statements"]
+            if "endpoint_cpu_s" in ok[-1]:
+                entry["endpoint_cpu_s"] = {k: statistics.median(r["endpoint_cpu_s"][k] for r in ok)
+                                           for k in ok[-1]["endpoint_cpu_s"]}
         out.setdefault(f"{scenario}/{kind}", {})[tool] = entry
     return out
+
+
+def endpoint_table(summary: dict[str, Any]) -> str:
+    """CPU the local endpoint spent per run (median): what the emulator, not the loader, costs."""
+    lines = ["| scenario | tool | proxy CPU s | postgres CPU s | S3 server CPU s |", "| --- | --- | --- | --- | --- |"]
+    for key, tools in summary.items():
+        for tool, e in tools.items():
+            cpu = e.get("endpoint_cpu_s")
+            if cpu:
+                lines.append(f"| {key} | {tool} | {cpu['proxy']:.2f} | {cpu['postgres']:.2f} | {cpu['s3']:.2f} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def table(summary: dict[str, Any]) -> str:
@@ -182,7 +241,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--n", type=int, default=0, help="records per run (default: 100k nested, 300k flat)")
-    ap.add_argument("--only", help="comma-separated scenarios")
+    ap.add_argument("--only", help="comma-separated scenarios or groups (" + ", ".join(GROUPS) + ")")
     ap.add_argument("--memory-n", type=int, default=1_000_000, help="records for the memory run (0 skips it)")
     ap.add_argument("--no-readme", action="store_true")
     args = ap.parse_args()
@@ -195,7 +254,11 @@ def main() -> None:
             subprocess.run(["rm", "-rf", str(leftover)])
     results: list[dict[str, Any]] = []
     started = time.time()
-    chosen = {k: v for k, v in SCENARIOS.items() if not args.only or k in args.only.split(",")}
+    wanted = {s for name in (args.only or "main,staged").split(",") for s in GROUPS.get(name, (name,))}
+    unknown = wanted - set(SCENARIOS)
+    if unknown:
+        ap.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    chosen = {k: v for k, v in SCENARIOS.items() if k in wanted}
     try:
         for run in range(args.runs):
             for scenario, (kinds, tools) in chosen.items():
@@ -203,10 +266,11 @@ def main() -> None:
                     for tool in tools:
                         r = measure(tool, scenario, kind, args.n, services, dlt_python, work)
                         print(f"run {run + 1} {scenario}/{kind} {tool}: "
-                              f"{r.get('seconds', 0):.2f}s rss {r.get('peak_rss_mb')} {r.get('error', '')}", flush=True)
+                              f"{r.get('seconds', 0):.2f}s rss {r.get('peak_rss_mb')} "
+                              f"{r.get('endpoint_cpu_s', '')} {r.get('error', '')}", flush=True)
                         results.append(r)
         memory = None
-        if args.memory_n:
+        if args.memory_n and "duckdb" in chosen:
             memory = measure("shipload", "duckdb", "nested", args.memory_n, services, dlt_python, work, lazy=True)
             print(f"memory run: {memory}", flush=True)
     finally:
@@ -218,22 +282,37 @@ def main() -> None:
         "runs": args.runs, "n": args.n or "default", "summary": summary, "memory": memory, "results": results,
     }
     (BENCH / "results").mkdir(exist_ok=True)
-    (BENCH / "results" / "latest.json").write_text(json.dumps(report, indent=2, default=str))
-    text = table(summary)
-    print(text)
-    if not args.no_readme:
-        readme = BENCH / "README.md"
-        body = readme.read_text()
-        start, end = "<!-- results:start -->", "<!-- results:end -->"
-        head, _, rest = body.partition(start)
-        _, _, tail = rest.partition(end)
-        stamp = (f"Measured {report['when']} on {report['machine']}, {args.runs} runs each (median, min–max), "
-                 f"one sitting of {report['minutes']} min.")
-        mem = ""
-        if memory:
-            mem = (f"\n\nMemory: 1,000,000 nested records end to end into DuckDB, pages made while loading: "
-                   f"{memory.get('seconds', 0):.1f} s, peak RSS above the start {memory.get('peak_rss_mb')} MB.")
-        readme.write_text(f"{head}{start}\n{stamp}\n\n{text}{mem}\n{end}{tail}")
+    stamp = (f"Measured {report['when']} on {report['machine']}, {args.runs} runs each (median, min–max), "
+             f"one sitting of {report['minutes']} min.")
+    complete = [g for g, members in GROUPS.items() if set(members) <= set(chosen)]
+    # a sitting of whole groups replaces their results file and README table; any other is printed only
+    (BENCH / "results" / ("latest.json" if "main" in complete or not complete else "staged.json")).write_text(
+        json.dumps(report, indent=2, default=str))
+    for group, members in GROUPS.items():
+        part = {k: v for k, v in summary.items() if k.split("/")[0] in members}
+        if not part:
+            continue
+        text = table(part)
+        cpu = endpoint_table(part) if group == "staged" else ""
+        if cpu:
+            text += "\n\nWhat the local endpoint spent per run (proxy, PostgreSQL and S3 server CPU):\n\n" + cpu
+        if group == "main" and memory:
+            text += (f"\n\nMemory: 1,000,000 nested records end to end into DuckDB, pages made while loading: "
+                     f"{memory.get('seconds', 0):.1f} s, peak RSS above the start {memory.get('peak_rss_mb')} MB.")
+        print(text)
+        if group in complete and not args.no_readme:
+            write_section(BENCH / "README.md", "results" if group == "main" else group, f"{stamp}\n\n{text}")
+
+
+def write_section(readme: Path, name: str, text: str) -> None:
+    """Replace the README's text between <!-- name:start --> and <!-- name:end -->."""
+    body = readme.read_text()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in body:
+        body += f"\n{start}\n{end}\n"
+    head, _, rest = body.partition(start)
+    _, _, tail = rest.partition(end)
+    readme.write_text(f"{head}{start}\n{text}\n{end}{tail}")
 
 
 if __name__ == "__main__":

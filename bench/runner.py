@@ -1,13 +1,15 @@
 """One benchmark measurement in this (fresh) process; prints one JSON line.
 
     python bench/runner.py --tool shipload|dlt|ref --scenario parquet|jsonl|postgres_insert|
-        postgres_copy|duckdb|redshift_insert --kind nested|flat --n N --workdir DIR
+        postgres_copy|duckdb|redshift_insert|filesystem_parquet|filesystem_jsonl|
+        redshift_staged_parquet|redshift_staged_jsonl --kind nested|flat --n N --workdir DIR
 
 Data is generated before the clock starts. Peak RSS is reported above the RSS after generation."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -23,7 +25,13 @@ import data  # noqa: E402
 LOAD_SCENARIOS = {
     "postgres_insert": ("postgres", "insert_values"), "postgres_copy": ("postgres", "csv"),
     "duckdb": ("duckdb", None), "redshift_insert": ("redshift", "insert_values"),
+    # staged: a whole run into the local Redshift endpoint through its S3 server (bucket_url and keys
+    # from the environment run.py sets)
+    "redshift_staged_parquet": ("redshift", "parquet"), "redshift_staged_jsonl": ("redshift", "jsonl"),
 }
+#: extract + normalize for the filesystem destination (a local folder): the files staging uploads
+FILESYSTEM = {"filesystem_parquet": "parquet", "filesystem_jsonl": "jsonl"}
+STAGED = ("redshift_staged_parquet", "redshift_staged_jsonl")
 
 
 def rss_kb(field: str) -> int:
@@ -52,10 +60,17 @@ def run_shipload(scenario: str, pages: list[list[dict]], workdir: Path) -> dict[
             for extracted in p.storage.extracted_packages():
                 normalizer.normalize(extracted, p.schema())
         return {}
+    if scenario in FILESYSTEM:
+        os.environ["DESTINATION__FILESYSTEM__BUCKET_URL"] = str(workdir / "fs")
+        p = shipload.pipeline("bench", destination="filesystem", dataset_name="bench")
+        p.extract(res)
+        p.normalize(loader_file_format=FILESYSTEM[scenario])
+        return {}
     destination, fmt = LOAD_SCENARIOS[scenario]
     if destination == "duckdb":
         os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = str(workdir / "bench.duckdb")
-    p = shipload.pipeline("bench", destination=destination, dataset_name="bench")
+    staging = "filesystem" if scenario in STAGED else None
+    p = shipload.pipeline("bench", destination=destination, staging=staging, dataset_name="bench")
     info = p.run(res, loader_file_format=fmt)
     return {"rows": sum(info.row_counts.values()), "steps": info.steps}
 
@@ -67,16 +82,18 @@ def run_dlt(scenario: str, pages: list[list[dict]], workdir: Path) -> dict[str, 
 
     res = dlt.resource(iter(pages), name="games")
     pipelines_dir = str(workdir / "dlt_pipelines")
-    if scenario in ("parquet", "jsonl"):
+    if scenario in ("parquet", "jsonl") or scenario in FILESYSTEM:
         os.environ["DESTINATION__FILESYSTEM__BUCKET_URL"] = str(workdir / "fs")
         p = dlt.pipeline("bench", destination="filesystem", dataset_name="bench", pipelines_dir=pipelines_dir)
-        p.extract(res, loader_file_format=scenario)
+        p.extract(res, loader_file_format=FILESYSTEM.get(scenario, scenario))
         p.normalize()
         return {}
     destination, fmt = LOAD_SCENARIOS[scenario]
     if destination == "duckdb":
         os.environ["DESTINATION__DUCKDB__CREDENTIALS"] = str(workdir / "dlt.duckdb")
-    p = dlt.pipeline("bench", destination=destination, dataset_name="bench", pipelines_dir=pipelines_dir)
+    staging = "filesystem" if scenario in STAGED else None
+    p = dlt.pipeline("bench", destination=destination, staging=staging, dataset_name="bench",
+                     pipelines_dir=pipelines_dir)
     info = p.run(res, loader_file_format=fmt)
     info.raise_on_failed_jobs()
     return {}
@@ -87,6 +104,9 @@ def run_dlt(scenario: str, pages: list[list[dict]], workdir: Path) -> dict[str, 
 def run_reference(scenario: str, pages: list[list[dict]], workdir: Path) -> dict[str, Any]:
     from flatten import flatten
 
+    if scenario in STAGED:
+        return _reference_staged(scenario, pages)
+    scenario = FILESYSTEM.get(scenario, scenario)
     if scenario == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -120,6 +140,57 @@ def run_reference(scenario: str, pages: list[list[dict]], workdir: Path) -> dict
         con.close()
         return {"rows": len(roots) + len(children)}
     return _reference_sql(scenario, pages)
+
+
+def _reference_staged(scenario: str, pages: list[list[dict]]) -> dict[str, Any]:
+    """Hand-written files (pyarrow parquet, or orjson lines gzipped), uploaded with boto3 and loaded
+    with one COPY per table through a manifest: no schema inference, no checks."""
+    import gzip
+
+    import boto3
+    import orjson
+    import psycopg2
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from flatten import flatten
+
+    env = os.environ
+    bucket_url = env["DESTINATION__FILESYSTEM__BUCKET_URL"].rstrip("/") + "/ref"
+    bucket, _, prefix = bucket_url[len("s3://"):].partition("/")
+    key_id = env["DESTINATION__FILESYSTEM__CREDENTIALS__AWS_ACCESS_KEY_ID"]
+    secret = env["DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY"]
+    s3 = boto3.client("s3", endpoint_url=env["DESTINATION__FILESYSTEM__CREDENTIALS__ENDPOINT_URL"],
+                      aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1")
+    roots, children = flatten(pages)
+    conn = psycopg2.connect(env["BENCH_DSN"])
+    cur = conn.cursor()
+    parquet = scenario.endswith("parquet")
+    for name, rows in (("games", roots), ("clocks", children)):
+        if not rows:
+            continue
+        cols = list(rows[0].keys() if name == "clocks" else _all_keys(rows))
+        types = {c: _sql_type(next((r.get(c) for r in rows if r.get(c) is not None), None)) for c in cols}
+        cur.execute(f"CREATE TABLE {name} (" + ", ".join(f'"{c}" {types[c]}' for c in cols) + ")")
+        if parquet:
+            buf = io.BytesIO()
+            arrow = pa.Table.from_pylist(rows)
+            for c in cols:
+                if c not in arrow.column_names:
+                    arrow = arrow.append_column(c, pa.nulls(len(rows)))
+            pq.write_table(arrow.select(cols), buf)
+            body, key, fmt = buf.getvalue(), f"{prefix}/{name}.parquet", "FORMAT AS PARQUET"
+        else:
+            dumps = orjson.dumps
+            body = gzip.compress(b"\n".join(dumps(r, default=str) for r in rows) + b"\n", compresslevel=1)
+            key, fmt = f"{prefix}/{name}.jsonl.gz", "FORMAT AS JSON 'auto' GZIP"
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        entry = {"url": f"s3://{bucket}/{key}", "mandatory": True, "meta": {"content_length": len(body)}}
+        s3.put_object(Bucket=bucket, Key=f"{key}.manifest", Body=orjson.dumps({"entries": [entry]}))
+        cur.execute(f"COPY {name} FROM 's3://{bucket}/{key}.manifest' CREDENTIALS "
+                    f"'aws_access_key_id={key_id};aws_secret_access_key={secret}' {fmt} MANIFEST")
+    conn.commit()
+    conn.close()
+    return {"rows": len(roots) + len(children)}
 
 
 def _literal(v: Any, backslash: bool) -> str:

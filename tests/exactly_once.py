@@ -1,6 +1,10 @@
-"""What "every row loaded exactly once" means for the crash and fault suites, checked in the destination.
+"""The data of the crash and fault suites, and what "every row loaded exactly once" means for it,
+checked in the destination.
 
-The data is the crash worker's (tests/crash_worker.py): `games` with child table `games__moves`."""
+Scenarios (pipeline `crashy_<scenario>`, table `games` with child table `games__moves`):
+  append: an incremental append of ids 0..N-1 (a rerun extracts only what is not yet loaded)
+  merge:  version 1 loads ids [0, N/2), version 2 ids [N/4, N) with changed values (delete-insert)
+  scd2:   the same two versions as full snapshots into an scd2 table"""
 
 from __future__ import annotations
 
@@ -8,9 +12,41 @@ from typing import Any
 
 import shipload
 
+DISPOSITIONS: dict[str, Any] = {
+    "append": "append",
+    "merge": "merge",
+    "scd2": {"disposition": "merge", "strategy": "scd2"},
+}
 
-def expected_moves(ids: Any) -> int:
-    return sum(i % 5 for i in ids)
+
+def moves(i: int, version: int) -> list[dict[str, Any]]:
+    return [{"san": f"v{version}-{i}-{j}", "n": j} for j in range(i % 5)]
+
+
+def appended(n: int) -> Any:
+    @shipload.resource(name="games", write_disposition="append")
+    def games(cursor: Any = shipload.sources.incremental("id")) -> Any:
+        for start in range(0, n, 500):
+            yield [
+                {"id": i, "white": f"p{i}", "moves": moves(i, 1)}
+                for i in range(start, min(start + 500, n))
+                if cursor.start_value is None or i > cursor.start_value
+            ]
+
+    return games()
+
+
+def versioned(n: int, version: int) -> list[dict[str, Any]]:
+    ids = range(n // 2) if version == 1 else range(n // 4, n)
+    return [{"id": i, "white": f"p{i}-v{version}", "moves": moves(i, version)} for i in ids]
+
+
+def run_scenario(p: shipload.Pipeline, scenario: str, n: int, version: int = 1, staged: str | None = None) -> Any:
+    """One run of `scenario` (version 1 or 2 of the data for merge and scd2)."""
+    if scenario == "append":
+        return p.run(appended(n), loader_file_format=staged)
+    return p.run(versioned(n, version), table_name="games", write_disposition=DISPOSITIONS[scenario],
+                 primary_key="id" if scenario == "merge" else None, loader_file_format=staged)
 
 
 def rows(client: Any, sql: str) -> list[tuple[Any, ...]]:

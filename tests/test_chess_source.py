@@ -10,53 +10,16 @@ from typing import Any
 import pytest
 
 import shipload
+from chess_fixtures import CONTACT_UA, LAST_MONTH, NOW, OLD_MONTH, THIS_MONTH, chess_api
 from conftest import duck_rows
-from shipload.demo.chess_api import ChessApiServer, ChessData
+from shipload.demo.chess_api import ChessApiServer
 from shipload.demo.sample import make_game, make_profile
 from shipload.exceptions import ConfigError, PipelineStepFailed
 from shipload.helpers.http import HttpForbidden, HttpRetriesExhausted
 from shipload.templates.chess import helpers as chess_helpers
 from shipload.templates.chess import source
-from shipload.templates.chess.helpers import month_of, months_ago
 
-CONTACT_UA = "chess-tests/1.0 (contact: tests@example.com)"
-# the middle of the current month: last month's archive is final, this month's still grows
-_today = dt.datetime.now(dt.UTC)
-NOW = dt.datetime(_today.year, _today.month, 15, 12, tzinfo=dt.UTC)
-THIS_MONTH = month_of(NOW)
-LAST_MONTH = months_ago(1, NOW)
-OLD_MONTH = months_ago(3, NOW)
-
-
-def _ts(month: str, day: int = 3) -> int:
-    return int(dt.datetime(int(month[:4]), int(month[5:]), day, 12, tzinfo=dt.UTC).timestamp())
-
-
-def _data(rng: random.Random) -> ChessData:
-    data = ChessData()
-    for i, name in enumerate(("magnus", "hikaru")):
-        data.profiles[name] = make_profile(name, 3000 + i, 1_280_000_000, int(NOW.timestamp()) - 3600)
-        data.status[name] = {"onlineStatus": "online", "lastLoginDate": 1_700_000_000}
-    for month, n in ((OLD_MONTH, 5), (LAST_MONTH, 4)):
-        for k in range(n):
-            data.add_game("magnus", month, make_game(rng, "magnus", f"opp{k}", _ts(month, k + 1)))
-            data.add_game("hikaru", month, make_game(rng, f"opp{k}", "hikaru", _ts(month, k + 1)))
-    # one game between the two players: it is in both players' archives, and must load once
-    shared = make_game(rng, "magnus", "hikaru", _ts(LAST_MONTH, 20))
-    data.add_game("magnus", LAST_MONTH, shared)
-    data.add_game("hikaru", LAST_MONTH, shared)
-    data.add_game("magnus", THIS_MONTH, make_game(rng, "magnus", "opp9", int(NOW.timestamp()) - 60))
-    return data
-
-
-@pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(chess_helpers, "utc_now", lambda: NOW)
-    with ChessApiServer(_data(random.Random(1))) as server:
-        monkeypatch.setenv("SOURCES__CHESS__BASE_URL", server.api_url)
-        monkeypatch.setenv("SOURCES__CHESS__USER_AGENT", CONTACT_UA)
-        monkeypatch.setenv("SOURCES__CHESS__BACKOFF_FACTOR", "0.01")
-        yield server
+api = chess_api
 
 
 def _pipeline() -> Any:
@@ -112,7 +75,7 @@ def test_current_month_is_refetched_and_new_games_load_once(api: ChessApiServer)
     assert not info.row_counts.get("players_games")
     assert len(_uuids(p)) == 22
     state = p.state["sources"]["chess"]["resources"]["players_games"]
-    assert f"{api.api_url}player/magnus/games/{OLD_MONTH}" in state["archives"]
+    assert f"magnus/{OLD_MONTH}" in state["archives"]
     assert set(state["open_months"]) == {THIS_MONTH}
 
 
@@ -202,8 +165,26 @@ def test_last_month_stays_open_until_a_day_after_it_ended(api: ChessApiServer, m
     info = p.run(source(["magnus"], start_month=LAST_MONTH).with_resources("players_games"))
     assert info.row_counts == {"players_games": 1} and late["uuid"] in _uuids(p)
     state = p.state["sources"]["chess"]["resources"]["players_games"]
-    assert f"{api.api_url}player/magnus/games/{LAST_MONTH}" in state["archives"]
+    assert f"magnus/{LAST_MONTH}" in state["archives"]
     assert LAST_MONTH not in state["open_months"]
     api.requests.clear()
     p.run(source(["magnus"], start_month=LAST_MONTH).with_resources("players_games"))
     assert [path for path, _ in api.requests if "/games/2" in path] == [f"/pub/player/magnus/games/{THIS_MONTH}"]
+
+
+def test_state_survives_a_new_base_url(api: ChessApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _pipeline()
+    p.run(source(["magnus"]).with_resources("players_games"))
+    with ChessApiServer(api.data) as moved:  # same API, another address (a proxy, a mirror, a new port)
+        monkeypatch.setenv("SOURCES__CHESS__BASE_URL", moved.api_url)
+        info = p.run(source(["magnus"]).with_resources("players_games"))
+        assert not info.row_counts.get("players_games")
+        assert [path for path, _ in moved.requests if "/games/2" in path] == [f"/pub/player/magnus/games/{THIS_MONTH}"]
+
+
+def test_a_response_slower_than_the_timeout_is_retried(api: ChessApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCES__CHESS__TIMEOUT", "0.3")
+    api.stall_next(1.5)
+    info = _pipeline().run(source(["magnus"]).with_resources("players_profiles"))
+    assert info.row_counts["players_profiles"] == 1
+    assert [path for path, _ in api.requests] == ["/pub/player/magnus", "/pub/player/magnus"]

@@ -41,11 +41,14 @@ def _run(folder: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedP
     return subprocess.run(list(argv), cwd=folder, env=env, capture_output=True, text=True, timeout=180)
 
 
-def test_init_chess_redshift_then_run_against_local_endpoint(local_redshift: Any, tmp_path: Path,
+@pytest.mark.parametrize("staging", [[], ["--staging", "filesystem"]], ids=["insert_values", "s3_staging"])
+def test_init_chess_redshift_then_run_against_local_endpoint(local_redshift: Any, tmp_path: Path, staging: list[str],
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    assert main(["init", "chess", "redshift", "--folder", str(project)]) == 0
+    assert main(["init", "chess", "redshift", "--folder", str(project), *staging]) == 0
+    log = Path(local_redshift.statement_log)
+    log_offset = log.stat().st_size if log.exists() else 0
     # a database of its own on the shared endpoint, so reruns of the suite start empty
     conn = psycopg2.connect(host=local_redshift.redshift_host, port=local_redshift.redshift_port,
                             user=local_redshift.username, password=local_redshift.password, dbname="dev")
@@ -82,7 +85,11 @@ def test_init_chess_redshift_then_run_against_local_endpoint(local_redshift: Any
     assert counts == {"players_profiles": 4, "players_games": 24, "players_online_status": 8}
     assert distinct == 24
     assert "players_games" in done.stdout and "24 rows" in done.stdout
-
+    with open(local_redshift.statement_log, "rb") as fh:
+        fh.seek(log_offset)
+        copies = [line for line in fh if b'"db":"chess_e2e"' in line and b'"sql":"COPY' in line]
+    # one COPY per table and run: profiles, games, online status; the second run has no new game
+    assert len(copies) == (3 + 2 if staging else 0)
 
 @pytest.mark.slow
 def test_generated_requirements_install_in_a_fresh_venv(tmp_path: Path) -> None:

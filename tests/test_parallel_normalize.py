@@ -57,12 +57,35 @@ def test_disagreeing_types_fall_back_to_one_process(caplog: pytest.LogCaptureFix
     assert "disagreed on column types" in caplog.text
 
 
-def test_bad_data_in_the_workers_pages_fails_like_one_process() -> None:
-    data = [{"id": i, "v": object() if i == N - 5 else i} for i in range(N)]
-    p = shipload.pipeline("bad", destination="duckdb")
-    with pytest.raises((shipload.PipelineStepFailed, Exception)) as err:
+class Unstorable:
+    def __repr__(self) -> str:
+        return "<unstorable thing>"
+
+
+def _failure(name: str, workers: str, monkeypatch: pytest.MonkeyPatch) -> tuple[shipload.Pipeline, Exception]:
+    monkeypatch.setenv("NORMALIZE__WORKERS", workers)
+    data = [{"id": i, "v": Unstorable() if i == N - 5 else i} for i in range(N)]  # in the worker's pages
+    p = shipload.pipeline(name, destination="duckdb")
+    with pytest.raises(shipload.PipelineStepFailed) as err:
         p.run(data, table_name="t")
-    assert "'v'" in str(err.value)
+    return p, err.value
+
+
+def test_bad_data_in_the_workers_pages_fails_like_one_process(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    from shipload.exceptions import TerminalError
+
+    caplog.set_level(logging.INFO, "shipload.normalize")
+    p2, two = _failure("bad2", "2", monkeypatch)
+    assert "the second process failed" in caplog.text  # the bad page was the worker's
+    p1, one = _failure("bad1", "1", monkeypatch)
+    assert two.step == one.step == "normalize"
+    assert isinstance(two.cause, TerminalError) and type(two.cause) is type(one.cause)
+    assert str(two.cause) == str(one.cause)
+    assert "'t'" in str(two) and "'v'" in str(two) and "unstorable thing" in str(two)
+    for p in (p1, p2):  # set aside the same way: nothing pending, nothing loaded
+        assert not p.storage.has_pending()
+        assert len(list((p.working_dir / "extract" / "failed").iterdir())) == 1
 
 
 def test_a_killed_worker_is_replaced_by_the_main_process(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,10 +22,15 @@ def test_separate_fields_and_libpq_parameters_from_env(postgres_db: str, monkeyp
     for key, value in _fields(postgres_db).items():
         monkeypatch.setenv(f"DESTINATION__POSTGRES__CREDENTIALS__{key.upper()}", value)
     monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS__SSLMODE", "disable")
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS__CONNECT_TIMEOUT", "7")
     p = shipload.pipeline("fields", destination="postgres")
     p.run([{"id": 1}], table_name="t")
-    with p.sql_client() as c:
-        assert c.execute("SHOW application_name") is not None
+    kwargs = p.destination.resolve_credentials("fields").connect_kwargs()
+    assert (kwargs["sslmode"], kwargs["connect_timeout"]) == ("disable", 7)
+    fields = _fields(postgres_db)
+    with p.sql_client() as c:  # the session runs as the user, in the database, the fields name
+        assert c.execute("SELECT current_user, current_database()") == [(fields["username"], fields["database"])]
+        assert c.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == [(False,)]
     assert table_rows(p, "t", "id") == [(1,)]
 
 
@@ -62,7 +67,26 @@ def test_terminal_database_error_reports_table_and_file(postgres_db: str) -> Non
     assert table_rows(p, "t", "id") == [(1,)]
 
 
-def test_has_dataset_does_not_need_schema_ownership(postgres_db: str) -> None:
+def test_has_dataset_does_not_need_schema_ownership(postgres_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain role that may create tables in `public` (owned by someone else) but may not create
+    schemas: the dataset `public` is found, not created again."""
+    import psycopg2
+
+    parts = urlsplit(postgres_db)
+    conn = psycopg2.connect(postgres_db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP ROLE IF EXISTS plain_loader")
+        cur.execute("CREATE ROLE plain_loader LOGIN PASSWORD 'plain-Pw-42' NOSUPERUSER NOCREATEDB")
+        cur.execute(f"REVOKE CREATE ON DATABASE {parts.path.lstrip('/')} FROM PUBLIC")
+        cur.execute("GRANT USAGE, CREATE ON SCHEMA public TO plain_loader")
+        cur.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'public'")
+        assert cur.fetchone()[0] != "plain_loader"
+    conn.close()
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS",
+                       f"postgresql://plain_loader:plain-Pw-42@{parts.hostname}:{parts.port}{parts.path}")
     p = shipload.pipeline("public", destination="postgres", dataset_name="public")
     p.run([{"id": 1}], table_name="t")
     assert table_rows(p, "t", "id") == [(1,)]
+    with p.sql_client() as c:
+        assert c.execute("SELECT current_user") == [("plain_loader",)]

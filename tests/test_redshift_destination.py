@@ -183,27 +183,125 @@ def test_password_never_appears_in_errors_logs_or_files(redshift_db: Any, monkey
     assert secret not in repr(creds) and secret not in str(creds)
 
 
-def test_serializable_isolation_violation_is_transient_and_load_errors_terminal(redshift_db: Any) -> None:
+def _raised(action: Any) -> Exception:
+    try:
+        action()
+    except Exception as exc:
+        return exc
+    raise AssertionError("no error raised")
+
+
+def test_errors_are_classed_by_sqlstate_and_keep_it(redshift_db: Any) -> None:
+    """Real errors from the endpoint: data and SQL errors are terminal, timeouts and deadlocks transient."""
+    from shipload.exceptions import DestinationTerminalError
+
     p = shipload.pipeline("errors", destination="redshift", dataset_name="d")
     p.run([{"id": 1}], table_name="t")
-    with p.sql_client() as client:
-        with pytest.raises(DestinationTransientError):
-            client.execute("DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = 'Serializable isolation violation on "
-                           "table - 100, transactions forming the cycle are: 1, 2', ERRCODE = 'XX000'; END $$")
-        with pytest.raises(shipload.exceptions.DestinationTerminalError):
-            client.execute("DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = 'Numeric data overflow (result precision)', "
-                           "ERRCODE = 'XX000'; END $$")
-        assert client.execute("SELECT 1") == [(1,)]  # still usable
+    with p.sql_client() as c:
+        c.execute('CREATE TABLE "d"."short" (s VARCHAR(3), n DECIMAL(3, 0))')
+        terminal = {
+            "22001": _raised(lambda: c.execute("INSERT INTO \"d\".\"short\" (s) VALUES ('abcdef')")),
+            "22003": _raised(lambda: c.execute('INSERT INTO "d"."short" (n) VALUES (12345)')),
+            "42P01": _raised(lambda: c.execute('SELECT * FROM "d"."no_such_table"')),
+        }
+        for code, err in terminal.items():
+            assert isinstance(err, DestinationTerminalError), (code, err)
+            assert err.sqlstate == code and f"SQLSTATE {code}" in str(err)
+        c.execute("SET statement_timeout TO 100")
+        timeout = _raised(lambda: c.execute("SELECT pg_sleep(2)"))
+        assert isinstance(timeout, DestinationTransientError) and timeout.sqlstate == "57014"
+        c.execute("SET statement_timeout TO 0")
+        # Redshift's error 1023 comes as XX000 (otherwise terminal); the endpoint cannot produce
+        # a real one, so it is raised here with Redshift's message
+        conflict = _raised(lambda: c.execute(
+            "DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = 'ERROR: 1023 DETAIL: Serializable isolation violation on "
+            "table - 100, transactions forming the cycle are: 1, 2', ERRCODE = 'XX000'; END $$"))
+        assert isinstance(conflict, DestinationTransientError) and conflict.sqlstate == "XX000"
+        internal = _raised(lambda: c.execute(
+            "DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = 'Assert', ERRCODE = 'XX000'; END $$"))
+        assert isinstance(internal, DestinationTerminalError) and internal.sqlstate == "XX000"
+        assert c.execute("SELECT 1") == [(1,)]  # still usable
 
 
-def test_lock_tables_and_case_sensitive_settings(redshift_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deadlock_and_lost_connection_are_transient(redshift_db: Any) -> None:
+    from shipload.local.endpoint import LocalEndpoint
+
+    p = shipload.pipeline("deadlock", destination="redshift", dataset_name="d")
+    p.run([{"id": 1}], table_name="a")
+    p.run([{"id": 1}], table_name="b")
+    errors: list[Exception] = []
+    with p.sql_client() as one, p.sql_client() as two:
+        for c, first in ((one, "a"), (two, "b")):
+            c.execute("BEGIN")
+            c.execute(f'LOCK "d"."{first}"')
+
+        def lock(c: Any, table: str) -> None:
+            try:
+                c.execute(f'LOCK "d"."{table}"')
+            except Exception as exc:
+                errors.append(exc)
+            finally:
+                c.execute("ROLLBACK")
+
+        waiter = threading.Thread(target=lock, args=(one, "b"))
+        waiter.start()
+        time.sleep(0.3)
+        lock(two, "a")
+        waiter.join()
+    assert len(errors) == 1 and isinstance(errors[0], DestinationTransientError), errors
+    assert errors[0].sqlstate == "40P01"
+
+    with p.sql_client() as c:
+        LocalEndpoint(redshift_db.folder).restart_proxy()
+        lost = _raised(lambda: c.execute("SELECT 1"))
+        assert isinstance(lost, DestinationTransientError), lost
+        c.close()
+        c.open()
+        assert c.execute("SELECT 1") == [(1,)]
+
+
+def test_wrong_password_is_terminal(redshift_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipload.exceptions import DestinationTerminalError
+
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CREDENTIALS__PASSWORD", "not-the-password")
+    client = shipload.pipeline("pw", destination="redshift", dataset_name="d").sql_client()
+    err = _raised(client.open)
+    assert isinstance(err, DestinationTerminalError) and "password authentication failed" in str(err)
+
+
+def test_lock_tables_locks_the_target_inside_each_load_transaction(redshift_db: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DESTINATION__REDSHIFT__LOCK_TABLES", "true")
-    monkeypatch.setenv("DESTINATION__REDSHIFT__CASE_SENSITIVE", "true")
     p = shipload.pipeline("lock", destination="redshift", dataset_name="d")
     p.run([{"id": 1}], table_name="t")
-    sent = statements(redshift_db)
-    assert 'LOCK "d"."t"' in sent and "SET enable_case_sensitive_identifier TO true" in sent
+    with open(redshift_db.statement_log, encoding="utf-8") as fh:
+        entries = [json.loads(line) for line in fh if f'"db":"{_current_db()}"' in line]
+    insert = next(e for e in entries if e["sql"].startswith('INSERT INTO "d"."t"'))
+    same_conn = [e["sql"] for e in entries if e["conn"] == insert["conn"]]
+    at = same_conn.index(insert["sql"])
+    begin = max(i for i, sql in enumerate(same_conn[:at]) if sql.upper().startswith("BEGIN"))
+    assert 'LOCK "d"."t"' in same_conn[begin + 1:at]  # the lock is taken in the transaction that inserts
     assert table_rows(p, "t", "id") == [(1,)]
+
+
+def test_case_sensitive_setting_is_refused_and_identifiers_are_lower_case(redshift_db: Any,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 item 10: `case_sensitive` never kept case; it is removed, and `true` says so
+    before anything is sent, instead of loading under other names silently."""
+    p = shipload.pipeline("cased", destination="redshift", dataset_name="d")
+    p.run([{"userId": 1, "Meta": {"Tags": ["a"]}}], table_name="UserEvents")
+    assert table_rows(p, "user_events", "user_id") == [(1,)]
+    assert p.dataset().rows("UserEvents", columns=["userId"]) == [{"user_id": 1}]  # names as the data has them
+    assert "SET enable_case_sensitive_identifier TO true" not in statements(redshift_db)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CASE_SENSITIVE", "true")
+    before = len(statements(redshift_db))
+    with pytest.raises(shipload.exceptions.ConfigError, match="case_sensitive was removed.*lower-case"):
+        p.run([{"userId": 2}], table_name="UserEvents")
+    assert statements(redshift_db)[before:] == []
+    monkeypatch.setenv("DESTINATION__REDSHIFT__CASE_SENSITIVE", "false")
+    p.drop_pending_packages()
+    p.run([{"userId": 2}], table_name="UserEvents")
+    assert table_rows(p, "user_events", "user_id", order_by="user_id") == [(1,), (2,)]
 
 
 def test_views_survive_replace_and_block_widening_with_a_clear_error(redshift_db: Any) -> None:
@@ -279,8 +377,3 @@ def test_arrow_text_columns_are_sized_too(redshift_db: Any) -> None:
     p.run(pa.table({"id": [1, 2], "name": ["a", "é" * 300]}), table_name="t")
     assert _columns(p, "t")["name"] == ("character varying", 1024)  # 600 bytes * 1.25 -> 1024
     assert table_rows(p, "t", "id, length(name)", order_by="id") == [(1, 1), (2, 300)]
-
-
-def test_s3_staging_is_refused_until_it_exists() -> None:
-    with pytest.raises(shipload.exceptions.PipelineError, match="not available"):
-        shipload.pipeline("staged", destination="redshift", staging="filesystem")

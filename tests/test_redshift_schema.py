@@ -143,3 +143,22 @@ def test_widening_a_column_whose_encoding_cannot_alter_fails_before_any_ddl(reds
                            encode={"tag": "zstd", "note": "lzo"}))
     assert _columns(p, "t")["tag"] == ("character varying", 512)
     assert table_rows(p, "t", "id, length(tag)", order_by="id") == [(1, 1), (2, 300)]
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "jsonl"])
+def test_several_new_and_variant_columns_in_one_staged_load(redshift_db: Any, monkeypatch: pytest.MonkeyPatch,
+                                                            file_format: str) -> None:
+    """Item B on the COPY path too: one load adds several columns and variant columns."""
+    import os
+
+    prefix = os.environ["DESTINATION__REDSHIFT__CREDENTIALS__DATABASE"]
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__BUCKET_URL", f"s3://{redshift_db.bucket}/{prefix}")
+    p = shipload.pipeline("evolve_staged", destination="redshift", staging="filesystem", dataset_name="d")
+    p.run([{"id": 1, "n": 5}], table_name="t", loader_file_format=file_format)
+    p.run([{"id": 2, "n": 6, "a": "x", "b": 2.5, "c": True}], table_name="t", loader_file_format=file_format)
+    p.run([{"id": 3, "n": "seven", "a": 7, "b": "half", "c": False}], table_name="t", loader_file_format=file_format)
+    assert table_rows(p, "t", "id, n, n__v_text, a, b, b__v_text, c", order_by="id") == [
+        (1, 5, None, None, None, None, None),
+        (2, 6, None, "x", 2.5, None, True),
+        (3, None, "seven", "7", None, "half", False),
+    ]

@@ -126,6 +126,25 @@ def test_collision_after_normalization_is_reported() -> None:
 def test_load_info_summary() -> None:
     p = shipload.pipeline("info", destination="duckdb")
     info = p.run([{"a": 1}, {"a": 2}], table_name="t")
-    text = str(info)
-    assert "t" in text and "2 rows" in text and info.load_ids[0] in text
+    lines = str(info).splitlines()
+    assert lines[0].startswith("Pipeline info: 1 package(s) loaded into duckdb dataset info_dataset in ")
+    assert f"  load id {info.load_ids[0]}" in lines
+    assert [line.split() for line in lines if line.endswith(" rows")] == [["t", "2", "rows"]]
     assert info.asdict()["row_counts"] == {"t": 2}
+
+
+def test_import_of_an_edited_schema_raises_its_version(isolated) -> None:
+    import yaml
+
+    p = shipload.pipeline("imports", destination="duckdb")
+    p.run([{"id": 1, "name": "a"}], table_name="t")
+    before = p.default_schema.version
+    path = p.export_schema(isolated / "exported.yaml")
+    assert p.import_schema(path).version == before  # unchanged content: same version
+    data = yaml.safe_load(path.read_text())
+    data["tables"]["t"]["description"] = "edited by hand"
+    path.write_text(yaml.safe_dump(data))
+    imported = p.import_schema(path)
+    assert imported.version == before + 1
+    assert shipload.pipeline("imports", destination="duckdb").default_schema.version == before + 1
+    assert shipload.pipeline("imports", destination="duckdb").default_schema.tables["t"].description == "edited by hand"

@@ -11,13 +11,16 @@ import sqlglot
 
 from shipload.destinations.duckdb.dialect import DuckDbDialect
 from shipload.destinations.postgres.dialect import PostgresDialect
+from shipload.destinations.redshift.dialect import RedshiftDialect
+from shipload.destinations.redshift.followup import RedshiftFollowupSql
 from shipload.destinations.sql.client import SqlJobClient
 from shipload.destinations.sql.followup import FollowupSql
 from shipload.exceptions import SchemaError
 from shipload.schema.hints import apply_hints
+from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import Column, Schema, Table
 
-DIALECTS = [(PostgresDialect, "postgres"), (DuckDbDialect, "duckdb")]
+DIALECTS = [(PostgresDialect, "postgres"), (DuckDbDialect, "duckdb"), (RedshiftDialect, "redshift")]
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -50,12 +53,19 @@ def test_backslash_dialect_doubles_backslashes() -> None:
     assert Backslashy.escape_string("a\\'b") == "'a\\\\''b'"
 
 
-def test_identifiers_are_quoted_folded_and_length_checked() -> None:
-    assert PostgresDialect.quote_identifier('We"ird') == '"we""ird"'
+def test_dialect_only_quotes_identifiers_and_naming_settles_case_and_length() -> None:
+    assert PostgresDialect.quote_identifier('We"ird') == '"We""ird"'  # quoting, nothing else
+    naming = SnakeCaseNaming(PostgresDialect.max_identifier_length)
+    assert naming.verbatim_identifier("MyData") == "mydata"
     with pytest.raises(SchemaError, match="64 bytes"):
-        PostgresDialect.quote_identifier("x" * 64)
-    with pytest.raises(SchemaError, match="bytes"):  # counted in UTF-8 bytes, not characters
-        PostgresDialect.quote_identifier("é" * 32)
+        naming.verbatim_identifier("x" * 64)
+    with pytest.raises(SchemaError, match="64 bytes"):  # counted in UTF-8 bytes, not characters
+        naming.verbatim_identifier("é" * 32)
+    assert len(naming.normalize_identifier("userId" * 20)) == 63  # keys are shortened, not refused
+    client = _OfflineClient(None, PostgresDialect, "MyData", None)  # type: ignore[arg-type]
+    assert client.table("t") == '"mydata"."t"'
+    with pytest.raises(SchemaError, match="bytes"):  # the staging twin of a long dataset name
+        _OfflineClient(None, PostgresDialect, "d" * 60, None).staging_table("t")  # type: ignore[arg-type]
 
 
 class _OfflineClient(SqlJobClient):
@@ -87,7 +97,8 @@ def test_followup_sql_parses(dialect: type, sqlglot_name: str, strategy: str) ->
     if strategy == "scd2":
         apply_hints(schema, "players", {"write_disposition": "merge", "merge_strategy": "scd2"}, "players")
     client = _OfflineClient(None, dialect, "ds", None)  # type: ignore[arg-type]
-    statements = FollowupSql(client, schema, "1795682359.946404").for_root(root)
+    builder = RedshiftFollowupSql if dialect is RedshiftDialect else FollowupSql
+    statements = builder(client, schema, "1795682359.946404").for_root(root)
     assert statements
     for sql in statements:
         sqlglot.parse_one(sql, read=sqlglot_name)
@@ -118,3 +129,51 @@ def test_table_definition_golden() -> None:
         'CREATE TABLE "ds"."t" (\n  "id" bigint NOT NULL,\n  "amount" numeric(38,9),\n'
         '  "at" timestamp without time zone,\n  "doc" jsonb\n)'
     )
+
+
+
+def test_redshift_upsert_merge_golden() -> None:
+    """Redshift upserts with one MERGE from a temporary table of the deduplicated staged rows."""
+    schema = _schema()
+    root = schema.tables["players"]
+    root.merge_strategy = "upsert"
+    client = _OfflineClient(None, RedshiftDialect, "ds", None)  # type: ignore[arg-type]
+    statements = RedshiftFollowupSql(client, schema, "1").for_root(root)
+    for sql in statements:
+        sqlglot.parse_one(sql, read="redshift")
+    cols = ["id", "region", "name", "deleted", "seen", "_sl_id", "_sl_load_id"]
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    kept = (f'(SELECT * FROM (SELECT {quoted}, ROW_NUMBER() OVER (PARTITION BY "id", "region" ORDER BY "seen" DESC) '
+            'AS _sl_dedup_rn FROM "ds_staging"."players") AS s WHERE s._sl_dedup_rn = 1 AND '
+            '(s."deleted" IS NULL OR s."deleted" = FALSE))')
+    assert statements[2:5] == [
+        'CREATE TEMP TABLE "sl_upsert_players" AS SELECT ' + ", ".join(f'k."{c}"' for c in cols) + f" FROM {kept} AS k",
+        'MERGE INTO "ds"."players" USING "sl_upsert_players" AS s ON "ds"."players"."id" = s."id" AND '
+        '"ds"."players"."region" = s."region" WHEN MATCHED THEN UPDATE SET '
+        + ", ".join(f'"{c}" = s."{c}"' for c in cols[2:])
+        + f' WHEN NOT MATCHED THEN INSERT ({quoted}) VALUES (' + ", ".join(f's."{c}"' for c in cols) + ")",
+        'DROP TABLE "sl_upsert_players"',
+    ]
+    assert statements[1].startswith('DELETE FROM "ds"."players" USING ')  # hard-deleted keys go first
+    assert statements[0].startswith('DELETE FROM "ds"."players__games"')  # children of matched rows
+    assert statements[5].startswith('INSERT INTO "ds"."players__games"') and len(statements) == 6
+
+
+def test_redshift_table_definition_golden() -> None:
+    from shipload.destinations.redshift.client import RedshiftClient
+
+    table = Table("t", {"id": Column("id", "bigint", nullable=False, precision=32), "name": Column("name", "text", precision=512),
+                        "doc": Column("doc", "json"), "raw": Column("raw", "binary"), "at": Column("at", "timestamp")},
+                  extra={"redshift": {"distkey": "id", "sortkey": ["at"], "encode": {"name": "zstd"}, "backup": False}})
+    client = RedshiftClient.__new__(RedshiftClient)
+    SqlJobClient.__init__(client, None, RedshiftDialect, "ds", None)  # type: ignore[arg-type]
+    sql = client.create_table_sql(table)
+    assert sql == (
+        'CREATE TABLE "ds"."t" (\n  "id" integer NOT NULL,\n  "name" varchar(512) ENCODE zstd,\n  "doc" super,\n'
+        '  "raw" varbyte,\n  "at" timestamp with time zone\n) DISTSTYLE KEY DISTKEY("id") COMPOUND SORTKEY("at") BACKUP NO'
+    )
+    sqlglot.parse_one(sql, read="redshift")
+    assert client.add_columns_sql(table, [table.columns["name"], table.columns["doc"]]) == [
+        'ALTER TABLE "ds"."t" ADD COLUMN "name" varchar(512) ENCODE zstd',
+        'ALTER TABLE "ds"."t" ADD COLUMN "doc" super',
+    ]

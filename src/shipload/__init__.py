@@ -1,4 +1,4 @@
-"""shipload: load data from Python into Redshift, Postgres, DuckDB and files."""
+"""shipload: load data from Python into Redshift, Postgres and DuckDB (and files, with the filesystem destination)."""
 
 from shipload import dbt, exceptions, sources
 from shipload.exceptions import LoadJobFailed, PipelineStepFailed

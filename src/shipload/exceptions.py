@@ -15,6 +15,10 @@ class TransientError(ShiploadError):
     """Retrying may help: connection lost, conflicts, timeouts."""
 
 
+class RetriesExhausted(TransientError):
+    """A transient error that outlasted every retry; the package stays pending: run again later."""
+
+
 class SchemaError(TerminalError):
     pass
 
@@ -60,6 +64,10 @@ class PipelineStepFailed(PipelineError):
         self.step, self.load_id, self.cause = step, load_id, cause
         pkg = f" (package {load_id})" if load_id else ""
         super().__init__(f"step {step!r} failed{pkg}: {cause}")
+
+
+class StateRestoreFailed(PipelineError, TerminalError):
+    """The destination has a state for the pipeline that could not be read (or was not reachable)."""
 
 
 class LoadJobFailed(TerminalError):

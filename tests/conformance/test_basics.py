@@ -101,3 +101,15 @@ def test_dataset_named_like_the_database(destination: str, monkeypatch: pytest.M
     p.run([{"id": 1, "kids": [1]}], table_name="t", write_disposition="merge", primary_key="id")
     p.run([{"id": 1, "kids": [2]}], table_name="t", write_disposition="merge", primary_key="id")
     assert table_rows(p, "t__kids", "value") == [(2,)]
+
+
+def test_bytes_like_values_load_as_binary(destination: str) -> None:
+    """bytes, bytearray and memoryview are binary, in new columns and in binary columns."""
+    raw = bytes([0, 1, 2, 255])
+    rows = [{"id": 1, "b": memoryview(raw)}, {"id": 2, "b": bytearray(raw[::-1])}, {"id": 3, "b": raw[:2]},
+            {"id": 4, "b": memoryview(b"xyz")[1:]}]
+    p = shipload.pipeline("bytes_like", destination=destination)
+    p.run(rows, table_name="t")
+    assert p.default_schema.tables["t"].columns["b"].data_type == "binary"
+    got = [(i, bytes(b)) for i, b in table_rows(p, "t", "id, b", order_by="id")]
+    assert got == [(1, raw), (2, raw[::-1]), (3, raw[:2]), (4, b"yz")]

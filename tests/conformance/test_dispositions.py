@@ -179,3 +179,29 @@ def test_unsupported_file_format_is_refused_with_the_table_name(destination: str
     with pytest.raises(shipload.PipelineStepFailed) as err:
         p.run([{"id": 1}], table_name="t", loader_file_format=wrong)
     assert "'t'" in str(err.value) and wrong in str(err.value)
+
+
+def test_skip_extracts_and_normalizes_but_loads_nothing(destination: str) -> None:
+    @shipload.resource(name="kept", write_disposition="append")
+    def kept():
+        yield [{"id": 1}, {"id": 2}]
+
+    @shipload.resource(name="skipped", write_disposition="skip")
+    def skipped(cursor=shipload.sources.incremental("id")):
+        yield [{"id": i, "kids": [i]} for i in range(3)]
+
+    @shipload.source(name="mixed")
+    def mixed():
+        return kept, skipped
+
+    p = shipload.pipeline("skip", destination=destination)
+    info = p.run(mixed())
+    assert info.row_counts == {"kept": 2}
+    assert table_rows(p, "kept", "count(*)") == [(2,)]
+    with p.sql_client() as c:
+        assert c.reflect(["skipped", "skipped__kids", "kept"]).keys() == {"kept"}  # no table created
+    assert "skipped" in p.default_schema.tables  # normalized: the schema knows it
+    resources = p.state["sources"]["mixed"]["resources"]
+    assert resources["skipped"]["incremental"]["id"]["last_value"] == 2  # extracted: the cursor moved
+    assert p.run(mixed()).row_counts == {"kept": 2}  # and nothing is left pending
+    assert not p.storage.normalized_packages()

@@ -42,14 +42,73 @@ def test_deleting_the_pipelines_folder_restores_state_and_loads_only_new_items(
     assert "events" in p2.default_schema.tables and p2.default_schema.tables["events"].columns["id"].primary_key
 
 
+def test_a_state_over_100_kb_commits_and_restores(destination: str) -> None:
+    """Redshift's VARCHAR holds 65535 bytes: a larger (compressed) state is stored in parts."""
+    import secrets
+
+    blob = secrets.token_hex(80_000)  # 160 KB that compresses to about 110 KB
+
+    @shipload.resource(name="t")
+    def big_state():
+        shipload.current.resource_state()["blob"] = blob
+        yield {"id": 1}
+
+    p = shipload.pipeline("bigstate", destination=destination)
+    p.run(big_state())
+    shutil.rmtree(p.working_dir)
+    p2 = shipload.pipeline("bigstate", destination=destination)
+    p2.sync_destination()
+    assert p2.state["sources"]["bigstate"]["resources"]["t"]["blob"] == blob
+
+
 def test_state_is_restored_only_from_completed_loads(destination: str) -> None:
     p = shipload.pipeline("partial", destination=destination)
-    p.run(_events(EVENTS[:5]))
-    with p.sql_client() as c:  # a load that never completed: its state row must be ignored
-        c.execute(f"DELETE FROM {c.table('_sl_loads')}")
+    p.run(_events(EVENTS[:5]))  # cursor at 5, completed
+    p.run(_events(EVENTS[:9]))  # cursor at 9
+    with p.sql_client() as c:  # ... a load that never completed: its state row must be ignored
+        c.execute(f"DELETE FROM {c.table('_sl_loads')} WHERE load_id = (SELECT max(load_id) FROM {c.table('_sl_loads')})")
     shutil.rmtree(p.working_dir)
     p2 = shipload.pipeline("partial", destination=destination)
-    assert p2.run(_events(EVENTS[:6])).row_counts == {"events": 6}
+    # restored from the first load: 6..10 (not 1..10 as with no restore, not 10 as from the incomplete load)
+    assert p2.run(_events(EVENTS[:10])).row_counts == {"events": 5}
+
+
+def test_a_failed_restore_fails_the_run_and_the_rerun_restores(destination: str) -> None:
+    p = shipload.pipeline("badrestore", destination=destination)
+    p.run(_events(EVENTS[:8]))
+    with p.sql_client() as c:
+        good = c.query(f"SELECT state FROM {c.table('_sl_pipeline_state')}")[1][0][0]
+        c.execute(f"UPDATE {c.table('_sl_pipeline_state')} SET state = 'not a state'")
+    shutil.rmtree(p.working_dir)
+    p2 = shipload.pipeline("badrestore", destination=destination)
+    with pytest.raises(shipload.PipelineStepFailed, match="restore") as err:
+        p2.run(_events(EVENTS))
+    assert "_sl_pipeline_state" in str(err.value)
+    assert table_rows(p2, "events", "count(*)") == [(8,)]  # nothing extracted or loaded
+    with p2.sql_client() as c:  # the cause is fixed
+        c.execute(f"UPDATE {c.table('_sl_pipeline_state')} SET state = {c.lit(good)}")
+    assert p2.run(_events(EVENTS)).row_counts == {"events": 12}
+    assert table_rows(p2, "events", "count(*), count(DISTINCT id)") == [(20, 20)]
+
+
+def test_a_destination_without_the_recorded_loads_gets_everything_again(
+    destination: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A working folder reused against a new (or emptied) database: warn, take the destination's
+    state (none), and load everything instead of nothing."""
+    p = shipload.pipeline("reused", destination=destination)
+    p.run(_events(EVENTS[:8]))
+    with p.sql_client() as c:
+        c.execute(f"DROP SCHEMA {c.schema_name(p.dataset_name)} CASCADE")
+    p2 = shipload.pipeline("reused", destination=destination)
+    with caplog.at_level("WARNING", logger="shipload.pipeline"):
+        info = p2.run(_events(EVENTS))
+    assert "holds none of the loads" in caplog.text
+    assert info.row_counts == {"events": 20}
+    assert table_rows(p2, "events", "count(*), count(DISTINCT id)") == [(20, 20)]
+    caplog.clear()
+    assert p2.run(_events(EVENTS)).row_counts == {}  # state taken over: the next run is incremental again
+    assert "holds none" not in caplog.text
 
 
 def test_insert_values_packs_statements_to_the_limit_and_loads_each_file_in_one_transaction(
@@ -160,3 +219,61 @@ def test_several_new_columns_and_variants_in_one_load(destination: str) -> None:
         (2, 6, None, "x", 2.5, None, True),
         (3, None, "seven", "7", None, "half", False),
     ]
+
+
+@pytest.mark.parametrize("disposition", [{"disposition": "merge"}, {"disposition": "replace", "strategy": "insert-from-staging"},
+                                         {"disposition": "replace", "strategy": "staging-optimized"}],
+                         ids=["merge", "replace-from-staging", "staging-optimized"])
+def test_sql_jobs_see_the_tables_after_merge_and_replace(destination: str, disposition: dict) -> None:
+    p = shipload.pipeline("sqlorder", destination=destination)
+    target = f'"{p.dataset_name}"."players"'
+
+    @shipload.resource(name="players", primary_key="id", write_disposition=disposition)
+    def players(ids: range):
+        yield [{"id": i, "name": f"p{i}"} for i in ids]
+
+    @shipload.resource(file_format="sql", name="shout")
+    def shout():
+        yield f"UPDATE {target} SET name = upper(name)"
+
+    @shipload.source(name="league")
+    def league(ids: range):
+        return players(ids), shout()
+
+    p.run(players(range(3)))
+    p.run(league(range(2, 6)))
+    expected = [f"P{i}" for i in (range(6) if disposition["disposition"] == "merge" else range(2, 6))]
+    assert [r[0] for r in table_rows(p, "players", "name", order_by="id")] == expected
+
+
+def test_sql_jobs_that_cannot_be_all_or_nothing_are_refused_before_loading(
+    destination: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = shipload.pipeline("sqlcheck", destination=destination)
+    p.run([{"id": 1}], table_name="t")
+    target = f'"{p.dataset_name}"."t"'
+    dialect = as_destination(destination).capabilities.sql_dialect
+
+    @shipload.resource(file_format="sql", name="wipe")
+    def wipe():
+        yield f"  truncate TABLE {target}"
+
+    if dialect.truncate_commits:  # Redshift: TRUNCATE commits whatever ran before it in the transaction
+        with pytest.raises(shipload.PipelineStepFailed, match="TRUNCATE") as err:
+            p.run(wipe())
+        assert err.value.step == "normalize" and "wipe" in str(err.value)
+        assert table_rows(p, "t", "count(*)") == [(1,)]
+    else:
+        p.run(wipe())
+        assert table_rows(p, "t", "count(*)") == [(0,)]
+    monkeypatch.setattr(dialect, "max_statement_bytes", 4096)
+
+    @shipload.resource(file_format="sql", name="huge")
+    def huge():
+        yield f"INSERT INTO {target} (id) VALUES " + ", ".join(f"({i})" for i in range(2000))
+
+    with pytest.raises(shipload.PipelineStepFailed, match="4096") as err:
+        p.run(huge())
+    assert err.value.step == "normalize" and "huge" in str(err.value)
+    assert not p.storage.normalized_packages()
+    assert p.run([{"id": 5}], table_name="t").row_counts == {"t": 1}  # nothing left blocking

@@ -275,9 +275,11 @@ def test_copy_failures_are_clear_and_load_nothing(local_redshift: Any, schema: s
         cur.execute(f"SELECT id FROM {schema}.p")  # the connection is still usable; nothing was loaded
         assert cur.fetchall() == [(-1,)]
         if case == "bad_value":
-            cur.execute("SELECT filename, line_number, err_reason FROM stl_load_errors ORDER BY starttime DESC LIMIT 1")
-            filename, line, reason = cur.fetchone()
-            assert filename.endswith(f"{schema}/bad/a.jsonl.gz") and line == 2 and "not a number" in reason
+            cur.execute("SELECT filename, line_number, colname, err_code, err_reason, raw_field_value "
+                        "FROM stl_load_errors ORDER BY starttime DESC LIMIT 1")
+            filename, line, colname, code, reason, value = cur.fetchone()
+            assert filename == f"s3://{info.bucket}/{schema}/bad/a.jsonl.gz" and line == 2 and colname == "id"
+            assert code == 1207 and reason == "Invalid digit, Value 'n', Pos 0, Type: Long" and value == "not a number"
     conn.close()
 
 

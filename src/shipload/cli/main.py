@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shipload.cli import init, local
+from shipload.cli import demo, init, local, pipeline
 from shipload.exceptions import ShiploadError
 
-COMMANDS = (init, local)
+COMMANDS = (init, demo, local, pipeline)
 
 
 def build_parser() -> argparse.ArgumentParser:

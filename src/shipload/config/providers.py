@@ -24,14 +24,26 @@ class Provider:
     def get(self, path: tuple[str, ...]) -> Any:
         raise NotImplementedError
 
+    def accepts(self, path: tuple[str, ...]) -> bool:
+        """Whether this provider is asked for `path` at all."""
+        return True
+
     def describe(self, path: tuple[str, ...]) -> str:
         raise NotImplementedError
 
 
 class EnvProvider(Provider):
+    """Only section-qualified names: HOST, PORT, PASSWORD, USERNAME... are ordinary shell
+    variables that mean something else, so a bare field name is never read from the environment."""
+
     name = "environment"
 
+    def accepts(self, path: tuple[str, ...]) -> bool:
+        return len(path) > 1
+
     def get(self, path: tuple[str, ...]) -> Any:
+        if not self.accepts(path):
+            return _MISSING
         return os.environ.get(self.key(path), _MISSING)
 
     @staticmethod

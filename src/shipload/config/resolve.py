@@ -100,6 +100,8 @@ def resolve_spec(
                 continue
             for section in candidates:
                 path = section + (f.name,)
+                if not provider.accepts(path):
+                    continue
                 tried[f.name].append(provider.describe(path))
                 raw = provider.get(path)
                 if raw is not MISSING and not isinstance(raw, dict) or (raw is not MISSING and f.name == "query"):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote
 
+from shipload.config.connection_string import SECRET_QUERY_KEYS, parse_connection_string
 from shipload.exceptions import ConfigError
 
 REDACTED = "***"
@@ -21,12 +22,14 @@ class BaseSpec:
     def __repr__(self) -> str:
         parts = []
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            shown = REDACTED if f.name in self.SECRET_FIELDS and value is not None else repr(value)
-            parts.append(f"{f.name}={shown}")
+            parts.append(f"{f.name}={self.shown_value(f.name, getattr(self, f.name))}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     __str__ = __repr__
+
+    def shown_value(self, name: str, value: Any) -> str:
+        """How a field shows in repr/str: secrets as ***."""
+        return REDACTED if name in self.SECRET_FIELDS and value is not None else repr(value)
 
     @classmethod
     def parse_native(cls, value: str) -> dict[str, Any]:
@@ -57,26 +60,16 @@ class ConnectionStringCredentials(BaseSpec):
 
     @classmethod
     def parse_native(cls, value: str) -> dict[str, Any]:
-        parts = urlsplit(value)
-        if parts.scheme not in cls.SCHEMES:
-            raise ConfigError(
-                f"{cls.__name__}: connection string scheme must be one of {cls.SCHEMES}, got {parts.scheme!r}"
-            )
-        out: dict[str, Any] = {
-            "database": unquote(parts.path.lstrip("/")) or None,
-            "username": unquote(parts.username) if parts.username else None,
-            "password": unquote(parts.password) if parts.password else None,
-            "host": parts.hostname,
-            "port": parts.port,
-        }
-        query = dict(parse_qsl(parts.query))
-        if "connect_timeout" in query:
-            out["connect_timeout"] = int(query.pop("connect_timeout"))
-        if "sslmode" in query:
-            out["sslmode"] = query.pop("sslmode")
-        if query:
-            out["query"] = query
-        return {k: v for k, v in out.items() if v is not None}
+        return parse_connection_string(value, cls.SCHEMES, cls.__name__)
+
+    def secret_values(self) -> list[str]:
+        query = self.query or {}
+        return super().secret_values() + [str(query[k]) for k in SECRET_QUERY_KEYS if query.get(k)]
+
+    def shown_value(self, name: str, value: Any) -> str:
+        if name == "query" and isinstance(value, dict):
+            value = {k: (REDACTED if k in SECRET_QUERY_KEYS else v) for k, v in value.items()}
+        return super().shown_value(name, value)
 
     def to_url(self, scheme: str = "postgresql", hide_password: bool = True) -> str:
         pw = REDACTED if hide_password else quote(self.password or "", safe="")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +76,11 @@ class ChessApiServer:
         for _ in range(count):
             self._faults.append((status, dict(headers or {})))
 
+    def stall_next(self, seconds: float, count: int = 1) -> None:
+        """Answer the next `count` requests only after `seconds` (to exercise client timeouts)."""
+        for _ in range(count):
+            self._faults.append((0, {"stall": str(seconds)}))
+
     @property
     def base_url(self) -> str:
         assert self._server is not None, "server not started"
@@ -121,6 +127,9 @@ class ChessApiServer:
             self.max_active = max(self.max_active, self._active)
             fault = self._faults.popleft() if self._faults else None
         try:
+            if fault is not None and fault[0] == 0:
+                time.sleep(float(fault[1]["stall"]))
+                fault = None
             if fault is not None:
                 self._send(req, fault[0], {"code": 0, "message": "injected error"}, fault[1])
             elif self.require_contact and not has_contact(ua):
@@ -128,6 +137,8 @@ class ChessApiServer:
             else:
                 status, body = self._route(req.path)
                 self._send(req, status, body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+            pass
         finally:
             with self._lock:
                 self._active -= 1

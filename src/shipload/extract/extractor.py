@@ -7,6 +7,7 @@ without a second serialization format; Arrow data is written as Arrow IPC files,
 
 from __future__ import annotations
 
+import copyreg
 import os
 import pickle
 import time
@@ -19,6 +20,7 @@ from shipload.extract import context
 from shipload.extract.incremental import Incremental
 from shipload.extract.resource import Resource, _is_arrow
 from shipload.packages.storage import PipelineStorage
+from shipload.pipeline import progress
 from shipload.schema.hints import column_hints_as_dicts
 from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.types import py_type_to_data_type
@@ -30,6 +32,8 @@ from shipload.utils.typed import to_tagged
 
 PAGE_SIZE = 1000
 PAGES_PER_FILE = 20  # several files per big package: normalize splits work by file
+#: types pickle cannot keep, stored as what normalize reads them as (memoryview: its bytes)
+_PAGE_REDUCERS = {**copyreg.dispatch_table, memoryview: lambda m: (bytes, (m.tobytes(),))}
 
 
 class _TableFile:
@@ -46,6 +50,7 @@ class _TableFile:
     def add(self, items: list[Any]) -> None:
         self.buffer.extend(items)
         self.items += len(items)
+        progress.report("extract", self.table, rows=len(items))
         while len(self.buffer) >= PAGE_SIZE:
             self._dump(self.buffer[:PAGE_SIZE])
             del self.buffer[:PAGE_SIZE]
@@ -57,8 +62,11 @@ class _TableFile:
             self._file = open(self.folder / f"{self.table}.{self._files:06d}-{new_file_id()}.pickle", "wb")
             self._files += 1
             self._pages = 0
+            progress.report("extract", self.table, files=1)
         try:
-            pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = _PAGE_REDUCERS
+            pickler.dump(page)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise _unstorable(self.table, page) or TerminalError(f"table {self.table!r}: {exc}") from None
         self._pages += 1
@@ -162,6 +170,7 @@ class Extractor:
                 table = table_for(res, None)
                 _write_arrow(arrow_dir / f"{table}.{new_file_id()}.arrow", item)
                 arrow_counts[table] += len(item)
+                progress.report("extract", table, rows=len(item), files=1)
                 return
             batch = item
             if callable(res.table_name):

@@ -16,8 +16,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import orjson
@@ -116,13 +117,22 @@ class HttpClient:
         return min(self.backoff_factor * (2 ** (attempt - 1)) * (0.5 + random.random()), self.max_backoff)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """`fn` over `items` on at most `max_parallel` threads; results in the order of `items`."""
+        """`fn` over `items` on at most `max_parallel` threads; results in the order of `items`.
+
+        At most 2 x `max_parallel` results wait to be consumed, so big responses do not pile up."""
         items = list(items)
         if self.max_parallel == 1 or len(items) < 2:
             yield from map(fn, items)
             return
+        ahead = 2 * self.max_parallel
         with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(items))) as pool:
-            yield from pool.map(fn, items)
+            pending: deque[Future[R]] = deque()
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
 
 def _retry_after(value: str | None) -> float | None:

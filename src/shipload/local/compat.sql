@@ -65,9 +65,21 @@ CREATE OR REPLACE FUNCTION rs_compat.version() RETURNS text
   LANGUAGE sql IMMUTABLE AS $$
   SELECT 'PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2, Redshift 1.0.0 '
          '(shipload local endpoint on ' || pg_catalog.version() || ')' $$;
+-- pg_last_copy_count(): per session; the proxy writes the count of each COPY outside the client's
+-- transaction (page "PG_LAST_COPY_COUNT": 0 after a COPY that failed while loading, unchanged after one
+-- refused for its syntax or privileges, 0 when no COPY ran in the session)
+CREATE TABLE IF NOT EXISTS rs_compat.copy_counts (pid integer PRIMARY KEY, backend_start timestamptz, n bigint);
 CREATE OR REPLACE FUNCTION rs_compat.pg_last_copy_count() RETURNS bigint
-  LANGUAGE sql STABLE AS $$
-  SELECT coalesce(nullif(current_setting('rs_compat.last_copy_count', true), '')::bigint, 0) $$;
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT coalesce((SELECT c.n FROM rs_compat.copy_counts c JOIN pg_stat_activity a
+                     ON a.pid = c.pid AND a.backend_start = c.backend_start
+                   WHERE c.pid = pg_backend_pid()), 0) $$;
+
+-- stv_slices: as many slices as the endpoint is configured with (`rs_compat.slices`, default 2)
+CREATE OR REPLACE VIEW rs_compat.stv_slices AS
+  SELECT (s / 2)::integer AS node, s::integer AS slice, (s % 2)::integer AS localslice, 'D'::char(1) AS type
+  FROM generate_series(0, coalesce(nullif(current_setting('rs_compat.slices', true), '')::integer, 2) - 1) AS s;
+GRANT SELECT ON rs_compat.stv_slices TO PUBLIC;
 
 -- load errors: written by the proxy (outside the failed transaction, as Redshift's system log is)
 CREATE TABLE IF NOT EXISTS rs_compat.stl_load_errors (
@@ -140,15 +152,25 @@ BEGIN
   END LOOP;
 END $$;
 
--- COPY emulation: the proxy fetched the S3 objects and wrote one JSON document per line to `path`
--- (objects by name for JSON 'auto', arrays by position for PARQUET). Rows that fail are reported in
--- the error's DETAIL as JSON; the proxy turns that into stl_load_errors rows.
-CREATE OR REPLACE FUNCTION rs_compat.copy_spool(target regclass, cols text[], path text, by_position boolean,
-                                                maxerror integer) RETURNS bigint
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- COPY emulation. The proxy fetched the S3 objects and spooled them to `path`:
+--  * fmt 'parquet': CSV of the file columns in order (Arrow wrote it); `kinds` says what each column
+--    holds (nested / json / text / binary / number / bool / time / null / other);
+--  * fmt 'json': one line per object: file index \x02 line number \x02 the object.
+-- Bulk first: PARQUET goes straight into the target with one COPY when no column needs converting,
+-- else through a text table and one INSERT ... SELECT, as JSON does. Only when that fails are the rows
+-- tried one by one, to find the failing line and column (and to skip bad rows under MAXERROR). A
+-- failure raises 'rs_copy_failed' with the errors as JSON in DETAIL; skipped rows come as a NOTICE
+-- 'rs_copy_skipped <json>'; the proxy turns both into stl_load_errors rows.
+DROP FUNCTION IF EXISTS rs_compat.copy_spool(regclass, text[], text, boolean, integer);
+CREATE OR REPLACE FUNCTION rs_compat.copy_spool(target regclass, cols text[], path text, fmt text, kinds text[],
+                                                serialize boolean, maxerror integer) RETURNS bigint
+  -- TimeZone UTC: a timestamp without zone in a file is UTC, as Redshift reads it
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
-  tcols text[]; collist text; sel text; n bigint := 0; bad integer := 0; rec record; width integer;
-  errs jsonb := '[]'::jsonb; msg text; st text;
+  tcols text[]; ttypes text[]; tnames text[]; tlens text[]; exprs text[] := '{}'; kind text;
+  collist text; sel text; src text; direct boolean; done boolean := false; n bigint := 0; bad integer := 0;
+  rec record; errs jsonb := '[]'::jsonb; err jsonb; w integer; i integer; msg text; st text; cons text;
+  colname text; col integer; lo bigint; hi bigint; got bigint; los bigint[]; his bigint[];
 BEGIN
   IF cols IS NULL THEN
     SELECT array_agg(attname::text ORDER BY attnum) INTO tcols FROM pg_attribute
@@ -156,50 +178,186 @@ BEGIN
   ELSE
     tcols := cols;
   END IF;
-  CREATE TEMP TABLE IF NOT EXISTS rs_copy_lines (line_number bigserial, doc jsonb);
-  TRUNCATE rs_copy_lines;
-  ALTER SEQUENCE rs_copy_lines_line_number_seq RESTART WITH 1;
-  EXECUTE format('COPY rs_copy_lines (doc) FROM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', path);
-  DELETE FROM rs_copy_lines WHERE doc IS NULL;
-  IF by_position THEN
-    SELECT max(jsonb_array_length(doc)), min(jsonb_array_length(doc)) INTO width, n FROM rs_copy_lines;
-    IF width IS NOT NULL AND (width <> array_length(tcols, 1) OR n <> width) THEN
-      RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'rs_copy_failed', DETAIL = jsonb_build_object(
-        'reason', format('The file has %s columns and the target column list has %s (PARQUET maps columns by position)',
-                         width, array_length(tcols, 1)), 'line', 1)::text;
+  SELECT array_agg(format_type(a.atttypid, NULL) ORDER BY c.k), array_agg(t.typname::text ORDER BY c.k),
+         array_agg(CASE WHEN a.atttypmod > 4 AND t.typname IN ('varchar', 'bpchar') THEN (a.atttypmod - 4)::text
+                        WHEN a.atttypmod > 4 AND t.typname = 'numeric'
+                          THEN (((a.atttypmod - 4) >> 16) || ',' || ((a.atttypmod - 4) & 65535)) END ORDER BY c.k)
+    INTO ttypes, tnames, tlens
+    FROM unnest(tcols) WITH ORDINALITY AS c(name, k)
+    LEFT JOIN pg_attribute a ON a.attrelid = target AND a.attname = c.name AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_type t ON t.oid = a.atttypid;
+  w := array_length(tcols, 1);
+  FOR i IN 1 .. w LOOP
+    IF tnames[i] IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = '42703', MESSAGE = format('column "%s" of relation %s does not exist', tcols[i], target);
     END IF;
-    UPDATE rs_copy_lines SET doc = (SELECT jsonb_object_agg(tcols[i], doc -> (i - 1))
-                                     FROM generate_subscripts(tcols, 1) AS i);
-    n := 0;
-  END IF;
-  SELECT string_agg(quote_ident(c), ', '), string_agg('r.' || quote_ident(c), ', ') INTO collist, sel
-    FROM unnest(tcols) AS c;
-  BEGIN
-    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM rs_copy_lines AS l, jsonb_populate_record(NULL::%s, l.doc) AS r',
-                   target, collist, sel, target);
-    GET DIAGNOSTICS n = ROW_COUNT;
-  EXCEPTION WHEN others THEN
-    -- find the failing rows one by one; with MAXERROR the others are loaded
-    n := 0;
-    FOR rec IN SELECT line_number, doc FROM rs_copy_lines ORDER BY line_number LOOP
-      BEGIN
-        EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1) AS r',
-                       target, collist, sel, target) USING rec.doc;
-        n := n + 1;
-      EXCEPTION WHEN others THEN
-        GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE;
-        bad := bad + 1;
-        errs := errs || jsonb_build_object('line', rec.line_number, 'reason', msg, 'sqlstate', st,
-                                           'raw', left(rec.doc::text, 1024));
-        IF bad > maxerror THEN
-          RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'rs_copy_failed', DETAIL = errs::text;
-        END IF;
-      END;
+  END LOOP;
+  SELECT string_agg(quote_ident(c), ', ') INTO collist FROM unnest(tcols) AS c;
+
+  IF fmt = 'parquet' THEN
+    -- page "COPY from columnar data formats": columns by position, as many in the file as in the table
+    IF kinds IS NOT NULL AND array_length(kinds, 1) <> w THEN
+      RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'rs_copy_failed', DETAIL = jsonb_build_array(jsonb_build_object(
+        'reason', format('The file has %s columns and the target column list has %s (PARQUET maps columns by position)',
+                         array_length(kinds, 1), w), 'line', 1, 'code', 1202))::text;
+    END IF;
+    direct := true;
+    FOR i IN 1 .. w LOOP
+      kind := coalesce(kinds[i], 'null');
+      IF kind = 'nested' AND NOT (tnames[i] = 'super' AND serialize) THEN
+        RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'rs_copy_failed', DETAIL = jsonb_build_array(jsonb_build_object(
+          'reason', CASE WHEN tnames[i] = 'super'
+                         THEN 'nested parquet data (struct, list, map) loads into SUPER only with SERIALIZETOJSON'
+                         ELSE format('nested parquet data (struct, list, map) cannot load into type %s', tnames[i]) END,
+          'line', 1, 'col', tcols[i], 'type', tnames[i], 'code', 1200))::text;
+      END IF;
+      -- page "Using COPY to load data into SUPER columns": with SERIALIZETOJSON nested data (and JSON-typed
+      -- strings) load as SUPER values; any other string lands as a SUPER string scalar
+      IF tnames[i] = 'super' THEN
+        exprs := exprs || CASE
+          WHEN kind IN ('nested', 'json') AND serialize THEN format('r.c%s::jsonb::pg_catalog.super', i)
+          WHEN kind IN ('number', 'bool', 'null') THEN format('r.c%s::jsonb::pg_catalog.super', i)
+          ELSE format('to_jsonb(r.c%s)::pg_catalog.super', i) END;
+        direct := direct AND (kind IN ('number', 'bool', 'null') OR (kind IN ('nested', 'json') AND serialize));
+      ELSE
+        exprs := exprs || format('CAST(r.c%s AS %s)', i, ttypes[i]);
+      END IF;
     END LOOP;
-  END;
-  PERFORM set_config('rs_compat.last_copy_count', n::text, false);
+    IF direct THEN
+      BEGIN
+        EXECUTE format('COPY %s (%s) FROM %L WITH (FORMAT csv)', target, collist, path);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        done := true;
+      EXCEPTION WHEN others THEN
+        done := false;  -- find the failing line below
+      END;
+    END IF;
+    IF NOT done THEN
+      DROP TABLE IF EXISTS pg_temp.rs_copy_rows;
+      EXECUTE format('CREATE TEMP TABLE rs_copy_rows (rs_n bigint GENERATED ALWAYS AS IDENTITY, rs_f integer, '
+                     'rs_line bigint, %s)', (SELECT string_agg(format('c%s text', k), ', ') FROM generate_series(1, w) k));
+      EXECUTE format('COPY pg_temp.rs_copy_rows (%s) FROM %L WITH (FORMAT csv)',
+                     (SELECT string_agg(format('c%s', k), ', ') FROM generate_series(1, w) k), path);
+      UPDATE pg_temp.rs_copy_rows SET rs_line = rs_n;
+    END IF;
+    src := 'pg_temp.rs_copy_rows AS r';
+  ELSE
+    DROP TABLE IF EXISTS pg_temp.rs_copy_rows;
+    CREATE TEMP TABLE rs_copy_rows (rs_n bigint GENERATED ALWAYS AS IDENTITY, rs_f integer, rs_line bigint, doc text);
+    EXECUTE format('COPY pg_temp.rs_copy_rows (rs_f, rs_line, doc) FROM %L '
+                   'WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', path);
+    FOR i IN 1 .. w LOOP
+      -- JSON 'auto': keys are column names; nested objects and arrays go into SUPER as they are
+      exprs := exprs || CASE WHEN tnames[i] = 'super' THEN format('nullif(j.d -> %L, ''null'')::pg_catalog.super', tcols[i])
+                             ELSE format('CAST(j.d ->> %L AS %s)', tcols[i], ttypes[i]) END;
+    END LOOP;
+    -- OFFSET 0 keeps the planner from inlining the cast into every column: each line is parsed once
+    src := 'pg_temp.rs_copy_rows AS r, LATERAL (SELECT r.doc::jsonb AS d OFFSET 0) AS j';
+  END IF;
+
+  SELECT string_agg(e, ', ') INTO sel FROM unnest(exprs) AS e;
+  IF NOT done THEN
+    BEGIN
+      EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY r.rs_n', target, collist, sel, src);
+      GET DIAGNOSTICS n = ROW_COUNT;
+    EXCEPTION WHEN others THEN
+      -- find the failing rows by halving the range that fails (a bad row in a million costs about
+      -- forty inserts, not a million); the good rows are loaded as they go (they stay only under MAXERROR)
+      n := 0;
+      SELECT coalesce(max(rs_n), 0) INTO hi FROM pg_temp.rs_copy_rows;
+      los := ARRAY[1::bigint]; his := ARRAY[hi];
+      WHILE array_length(los, 1) > 0 LOOP
+        lo := los[array_length(los, 1)]; hi := his[array_length(his, 1)];
+        los := los[1:array_length(los, 1) - 1]; his := his[1:array_length(his, 1) - 1];
+        BEGIN
+          EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s WHERE r.rs_n BETWEEN $1 AND $2 ORDER BY r.rs_n',
+                         target, collist, sel, src) USING lo, hi;
+          GET DIAGNOSTICS got = ROW_COUNT;
+          n := n + got;
+        EXCEPTION WHEN others THEN
+          IF lo < hi THEN  -- the lower half first, so errors come in file order
+            los := los || ((lo + hi) / 2 + 1) || lo; his := his || hi || ((lo + hi) / 2);
+          ELSE
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE, cons = CONSTRAINT_NAME,
+                                    colname = COLUMN_NAME;
+            SELECT r.rs_f, r.rs_line INTO rec FROM pg_temp.rs_copy_rows AS r WHERE r.rs_n = lo;
+            err := rs_compat.copy_row_error(target, tcols, tnames, tlens, exprs, src, lo, msg, st, cons, colname);
+            bad := bad + 1;
+            errs := errs || (err || jsonb_build_object('line', rec.rs_line, 'file', rec.rs_f));
+            IF bad > maxerror THEN
+              RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = 'rs_copy_failed', DETAIL = errs::text;
+            END IF;
+          END IF;
+        END;
+      END LOOP;
+    END;
+  END IF;
+  DROP TABLE IF EXISTS pg_temp.rs_copy_rows;
   IF bad > 0 THEN
     RAISE NOTICE 'rs_copy_skipped %', errs::text;
   END IF;
   RETURN n;
 END $$;
+
+-- which column of a failing row is at fault, with Redshift's error code (page "Load error reference")
+CREATE OR REPLACE FUNCTION rs_compat.copy_row_error(target regclass, tcols text[], tnames text[], tlens text[],
+    exprs text[], src text, rs_n bigint, msg text, st text, cons text, colname text) RETURNS jsonb
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  i integer; col integer; val text; raw text; cmsg text; cst text; code integer; reason text; tooshort boolean;
+BEGIN
+  EXECUTE format('SELECT left(row_to_json(r)::text, 1024) FROM %s WHERE r.rs_n = $1', src) USING rs_n INTO raw;
+  IF cons LIKE 'rs\_bytes\_%' THEN
+    SELECT a.attnum INTO col FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+     WHERE c.conrelid = target AND c.conname = cons;
+    SELECT array_position(tcols, attname::text) INTO col FROM pg_attribute WHERE attrelid = target AND attnum = col;
+  ELSIF colname <> '' THEN
+    col := array_position(tcols, colname);
+  END IF;
+  IF col IS NULL THEN
+    FOR i IN 1 .. array_length(tcols, 1) LOOP
+      BEGIN
+        EXECUTE format('SELECT (%s)::text FROM %s WHERE r.rs_n = $1', exprs[i], src) USING rs_n INTO val;
+        IF tlens[i] IS NOT NULL AND tnames[i] IN ('varchar', 'bpchar') AND octet_length(val) > tlens[i]::integer THEN
+          col := i; st := '22001';
+          EXIT;
+        END IF;
+      EXCEPTION WHEN others THEN
+        GET STACKED DIAGNOSTICS cmsg = MESSAGE_TEXT, cst = RETURNED_SQLSTATE;
+        col := i; msg := cmsg; st := cst;
+        EXIT;
+      END;
+    END LOOP;
+  END IF;
+  IF col IS NOT NULL THEN
+    BEGIN
+      EXECUTE format('SELECT left(%s, 1024) FROM %s WHERE r.rs_n = $1',
+                     CASE WHEN src LIKE '%LATERAL%' THEN format('j.d ->> %L', tcols[col]) ELSE format('r.c%s', col) END,
+                     src) USING rs_n INTO val;
+    EXCEPTION WHEN others THEN val := NULL;
+    END;
+  END IF;
+  code := CASE
+    WHEN st = '22001' OR cons LIKE 'rs\_bytes\_%' THEN 1204
+    WHEN st = '23502' THEN 1213
+    WHEN st IN ('22021', '22P05') THEN 1220
+    WHEN tnames[col] IN ('int2', 'int4', 'int8') THEN 1207
+    WHEN tnames[col] IN ('float4', 'float8') THEN 1208
+    WHEN tnames[col] = 'numeric' THEN 1209
+    WHEN tnames[col] = 'bool' THEN 1210
+    WHEN tnames[col] = 'date' THEN 1205
+    WHEN tnames[col] IN ('timestamp', 'timestamptz', 'time', 'timetz') THEN 1206
+    ELSE 1200 END;
+  reason := CASE code
+    WHEN 1204 THEN 'String length exceeds DDL length'
+    WHEN 1213 THEN 'Missing data for not-null field'
+    WHEN 1207 THEN format('Invalid digit, Value ''%s'', Pos %s, Type: %s',
+                          substr(val, coalesce(nullif(length(substring(val FROM '^[-+]?[0-9]*')), 0), 0) + 1, 1),
+                          coalesce(length(substring(val FROM '^[-+]?[0-9]*')), 0),
+                          CASE tnames[col] WHEN 'int2' THEN 'Short' WHEN 'int4' THEN 'Integer' ELSE 'Long' END)
+    ELSE msg END;
+  RETURN jsonb_build_object('col', coalesce(tcols[col], ''), 'type', coalesce(tnames[col], ''),
+                            'len', coalesce(tlens[col], ''), 'code', code, 'reason', left(reason, 100),
+                            'detail', msg, 'raw', raw, 'value', val);
+END $$;
+

@@ -32,6 +32,11 @@ BUCKET = "shipload-local"
 IAM_ROLE = "arn:aws:iam::000000000000:role/shipload-local-loader"
 READ_ONLY_ROLE = "arn:aws:iam::000000000000:role/shipload-local-reader"
 REDSHIFT_PORT = 5439
+#: the cluster's region and a second bucket in another one (COPY across regions: REGION, see copy_s3.py)
+REGION = "us-east-1"
+OTHER_REGION = "eu-west-1"
+OTHER_REGION_BUCKET = "shipload-local-eu"
+SLICES = 2
 
 
 @dataclass
@@ -53,6 +58,11 @@ class EndpointInfo:
     read_only_iam_role: str
     statement_log: str
     pids: dict[str, int]
+    region: str = REGION  # the cluster's, and the bucket's (SHIPLOAD_LOCAL_BUCKET_REGION may move the bucket)
+    bucket_region: str = REGION
+    other_region_bucket: str = OTHER_REGION_BUCKET  # a bucket in `other_region`
+    other_region: str = OTHER_REGION
+    slices: int = SLICES  # rows of stv_slices (SHIPLOAD_LOCAL_SLICES)
 
     def redshift_url(self) -> str:
         return f"redshift://{self.username}:{self.password}@{self.redshift_host}:{self.redshift_port}/{self.database}"
@@ -116,9 +126,15 @@ class LocalEndpoint:
         return {"running": all(s["alive"] for s in state.values()), "services": state}
 
     # -- up / down ----------------------------------------------------------------------------------
-    def up(self, proxy_port: int | None = None, log_rewritten: bool | None = None) -> EndpointInfo:
-        """Start (or return the running endpoint). `log_rewritten` (default: the environment variable
-        SHIPLOAD_LOCAL_LOG_REWRITTEN=1) adds the SQL sent to PostgreSQL to the statement log."""
+    def up(self, proxy_port: int | None = None, slices: int | None = None, region: str | None = None,
+           bucket_region: str | None = None, log_rewritten: bool | None = None) -> EndpointInfo:
+        """Start (or return the running endpoint). `slices` (env SHIPLOAD_LOCAL_SLICES, default 2) is the
+        slice count `stv_slices` shows; `region` (SHIPLOAD_LOCAL_REGION) the cluster's region and
+        `bucket_region` (SHIPLOAD_LOCAL_BUCKET_REGION, default: the cluster's) the bucket's;
+        `log_rewritten` (SHIPLOAD_LOCAL_LOG_REWRITTEN=1) adds the SQL sent to PostgreSQL to the statement log."""
+        slices = int(slices or os.environ.get("SHIPLOAD_LOCAL_SLICES") or SLICES)
+        region = region or os.environ.get("SHIPLOAD_LOCAL_REGION") or REGION
+        bucket_region = bucket_region or os.environ.get("SHIPLOAD_LOCAL_BUCKET_REGION") or region
         if log_rewritten is None:
             log_rewritten = os.environ.get("SHIPLOAD_LOCAL_LOG_REWRITTEN", "") in ("1", "true", "yes")
         current = self.status()
@@ -144,12 +160,13 @@ class LocalEndpoint:
             self._link_server_log(pg)
             pids["postgres"] = pg.pid or 0
             self._save_partial(pids, pg)
-            self._prepare_database(pg)
+            self._prepare_database(pg, slices)
             s3 = S3Server(self.folder / "s3")
             s3.start()
             pids["s3"] = s3.pid or 0
             self._save_partial(pids, pg)
             s3.create_bucket(BUCKET)
+            s3.create_bucket(OTHER_REGION_BUCKET)
             port = proxy_port or free_port(REDSHIFT_PORT)
             spool = pg.home / "spool"
             spool.mkdir(exist_ok=True)
@@ -160,6 +177,7 @@ class LocalEndpoint:
                 bucket=BUCKET, access_key_id=WRITER[1], secret_access_key=WRITER[2],
                 read_only_access_key_id=READER[1], read_only_secret_access_key=READER[2], iam_role=IAM_ROLE,
                 read_only_iam_role=READ_ONLY_ROLE, statement_log=str(self.folder / "statements.log"), pids=pids,
+                region=region, bucket_region=bucket_region, slices=slices,
             )
             proxy = {
                 "listen_host": "127.0.0.1", "listen_port": port, "upstream_host": "127.0.0.1",
@@ -168,6 +186,7 @@ class LocalEndpoint:
                 "spool_dir": str(spool), "statement_log": info.statement_log, "log_rewritten": log_rewritten,
                 "admin_dsn": {"host": "127.0.0.1", "port": pg.port, "user": "postgres", "password": admin_password,
                               "dbname": DATABASE},
+                "region": region, "bucket_regions": {BUCKET: bucket_region, OTHER_REGION_BUCKET: OTHER_REGION},
             }
             self._write_state({"info": asdict(info), "proxy": proxy, "admin_password": admin_password})
             pids["proxy"] = self._start_proxy(port)
@@ -201,7 +220,7 @@ class LocalEndpoint:
     def _write_state(self, state: dict[str, Any]) -> None:
         atomic_write(self.state_file, orjson.dumps(state, option=orjson.OPT_INDENT_2).decode(), mode=0o600)
 
-    def _prepare_database(self, pg: PostgresServer) -> None:
+    def _prepare_database(self, pg: PostgresServer, slices: int = SLICES) -> None:
         """The Redshift user, the compat objects in template1 (so every new database has them), and
         the `dev` database. Idempotent: data kept from an earlier `up` is left alone."""
         import psycopg2
@@ -222,6 +241,7 @@ class LocalEndpoint:
                 # Redshift reads backslashes in string literals as escapes
                 cur.execute(f"ALTER ROLE {USERNAME} SET standard_conforming_strings = off")
                 cur.execute(f"ALTER ROLE {USERNAME} SET escape_string_warning = off")
+            cur.execute(f"ALTER ROLE {USERNAME} SET rs_compat.slices = %s", (str(int(slices)),))
         conn.close()
         if ready:
             return

@@ -20,6 +20,7 @@ from typing import Any
 
 from shipload.exceptions import UnstorableValueError
 from shipload.schema.schema import Column
+from shipload.writers.unencodable import value_error
 
 log = logging.getLogger("shipload.normalize")
 
@@ -63,7 +64,10 @@ class TextPolicy:
         for i, v in enumerate(values):
             if v is None or len(v) * 4 <= current:
                 continue
-            size = len(v) if v.isascii() else len(v.encode("utf-8"))
+            try:
+                size = len(v) if v.isascii() else len(v.encode("utf-8"))
+            except UnicodeEncodeError:  # a lone surrogate: the same clear error as the writers give
+                raise value_error(table, col.name, v, row_label(i)) from None
             if size > limit:
                 if out is values:
                     out = list(values)

@@ -6,6 +6,7 @@ Layout under ``<pipelines_dir>/<pipeline_name>/``::
     extract/extracted/<load_id>/    complete extracted package, waiting for normalize
     normalize/new/<load_id>/        normalize is writing it (discarded after a crash)
     load/normalized/<load_id>/      load package: new_jobs/ started_jobs/ completed_jobs/ failed_jobs/
+                                    and job_errors/ (the last error of each failed job, never a job)
     load/loaded/<load_id>/          done (status in package_completed.json: loaded | aborted)
 """
 
@@ -19,6 +20,8 @@ from typing import Any
 from shipload.utils.files import read_json, remove_tree, write_json
 
 JOB_STATES = ("new_jobs", "started_jobs", "completed_jobs", "failed_jobs")
+#: beside the job folders: `<job name>.exception` holds the error of the job's last failed attempt
+JOB_ERRORS = "job_errors"
 
 
 @dataclass(frozen=True, order=True)
@@ -40,8 +43,16 @@ class JobFileName:
 
     @classmethod
     def parse(cls, name: str) -> JobFileName:
-        table, file_id, retry, fmt = name.split(".", 3)
+        parts = name.split(".")
+        if len(parts) != 4 or not parts[2].isdigit():
+            raise ValueError(f"not a job file name: {name!r}")
+        table, file_id, retry, fmt = parts
         return cls(table, file_id, int(retry), fmt)
+
+    @classmethod
+    def is_job_file(cls, name: str) -> bool:
+        parts = name.split(".")
+        return len(parts) == 4 and parts[2].isdigit() and all(parts)
 
     def with_retry(self) -> JobFileName:
         return JobFileName(self.table, self.file_id, self.retry + 1, self.file_format)
@@ -62,7 +73,7 @@ class LoadPackage:
         folder = self.path / state
         if not folder.exists():
             return []
-        return sorted(JobFileName.parse(p) for p in os.listdir(folder) if not p.startswith("."))
+        return sorted(JobFileName.parse(p) for p in os.listdir(folder) if JobFileName.is_job_file(p))
 
     def job_path(self, state: str, job: JobFileName) -> Path:
         return self.path / state / job.name
@@ -72,11 +83,16 @@ class LoadPackage:
         os.replace(self.job_path(src, job), self.job_path(dst, target))
         return target
 
+    def _error_path(self, job: JobFileName) -> Path:
+        return self.path / JOB_ERRORS / f"{job.name}.exception"
+
     def write_failure(self, job: JobFileName, message: str) -> None:
-        (self.path / "failed_jobs" / f"{job.name}.exception").write_text(message, encoding="utf-8")
+        path = self._error_path(job)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(message, encoding="utf-8")
 
     def failure_message(self, job: JobFileName) -> str:
-        p = self.path / "failed_jobs" / f"{job.name}.exception"
+        p = self._error_path(job)
         return p.read_text(encoding="utf-8") if p.exists() else ""
 
     @property

@@ -1,4 +1,7 @@
-"""Read loaded data back: `pipeline.dataset().rows("games")`, `.arrow("games")`, `.query(sql)`."""
+"""Read loaded data back: `pipeline.dataset().rows("games")`, `.arrow("games")`, `.query(sql)`.
+
+Table and column names may be given as the data has them (``"userEvents"``): they go through the
+naming convention, as the data did."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ class Dataset:
     def table_name(self, table: str) -> str:
         """The qualified, quoted name of `table`, for your own SQL."""
         with self._client() as client:
-            return client.table(table)
+            return client.table(client.naming.normalize_reference(table))
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with self._client() as client:
@@ -42,9 +45,11 @@ class Dataset:
 
     @staticmethod
     def _select(client: Any, table: str, columns: list[str] | None, order_by: list[str] | None) -> str:
-        q = client.dialect.quote_identifier
+        def q(name: str) -> str:
+            return client.dialect.quote_identifier(client.naming.normalize_reference(name))
+
         cols = ", ".join(q(c) for c in columns) if columns else "*"
-        sql = f"SELECT {cols} FROM {client.table(table)}"
+        sql = f"SELECT {cols} FROM {client.table(client.naming.normalize_reference(table))}"
         if order_by:
             sql += " ORDER BY " + ", ".join(q(c) for c in order_by)
         return sql

@@ -22,10 +22,17 @@ from shipload.normalize.normalizer import Normalizer
 from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rotation
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
+from shipload.pipeline import destination_state, progress
+from shipload.pipeline.capability_checks import check_resources
 from shipload.pipeline.dataset import Dataset
+from shipload.pipeline.identifiers import check_dataset_name
 from shipload.pipeline.load_info import LoadInfo
+from shipload.pipeline.package_checks import checked_before
+from shipload.pipeline.schema_revert import revert_to_loaded_schemas
+from shipload.pipeline.trace import RunTrace
 from shipload.schema.hints import normalize_contract
 from shipload.schema.schema import Schema
+from shipload.schema.skipped import skipped_tables
 from shipload.utils.faults import crash_point
 from shipload.utils.files import atomic_write, read_json, remove_tree, write_json
 from shipload.utils.typed import from_tagged, to_tagged
@@ -49,14 +56,18 @@ class Pipeline:
         pipelines_dir: str | os.PathLike[str] | None = None,
         dev_mode: bool = False,
         credentials: Any = None,
+        progress: Any = None,
     ) -> None:
         self.pipeline_name = pipeline_name
+        #: live progress: None (config `[runtime] progress`, default auto), "rich", "log", "off"/False
+        self.progress = progress
         self.working_dir = Path(pipelines_dir or default_pipelines_dir()) / pipeline_name
         if dev_mode:
             remove_tree(self.working_dir)
         self.storage = PipelineStorage(self.working_dir)
         stored = from_tagged(read_json(self.working_dir / "state.json", None))
         self._is_new = stored is None
+        self._synced = False  # state checked against the destination (once per Pipeline object)
         self._state: dict[str, Any] = stored or {"pipeline_name": pipeline_name, "_state_version": 0, "sources": {}}
         if destination is None and stored:
             destination = stored.get("destination")
@@ -71,7 +82,9 @@ class Pipeline:
         self.dataset_name = dataset_name or self._state.get("dataset_name") or f"{pipeline_name}_dataset{suffix}"
         if dev_mode and dataset_name:
             self.dataset_name = dataset_name + suffix
+        check_dataset_name(self.destination.capabilities.sql_dialect, self.dataset_name, self.destination.name)
         self._state["destination"] = self.destination.name
+        self._state["staging"] = self.staging.name if self.staging is not None else None
         self._state["dataset_name"] = self.dataset_name
         self.max_identifier_length = self.destination.capabilities.max_identifier_length
         self._schemas: dict[str, Schema] = {}
@@ -112,8 +125,10 @@ class Pipeline:
     def import_schema(self, path: str | os.PathLike[str]) -> Schema:
         schema = Schema.from_yaml(Path(path).read_text("utf-8"), self.max_identifier_length)
         current = self.schema(schema.name)
-        schema.version = max(schema.version, current.version)
-        schema.bump_version()
+        if schema.content_hash() != current.content_hash():  # edited: a new version, above both
+            schema.version = max(schema.version, current.version) + 1
+        else:
+            schema.version = current.version
         self._save_schema(schema)
         return schema
 
@@ -176,9 +191,13 @@ class Pipeline:
     # -- steps ----------------------------------------------------------------------------------------
     def extract(self, data: Any, **hints: Any) -> str | None:
         self._recover()
-        schema_name, resources, source_hints = self._as_resources(
-            data, {k: hints.get(k) for k in RUN_HINT_KEYS}
-        )
+        try:
+            schema_name, resources, source_hints = self._as_resources(
+                data, {k: hints.get(k) for k in RUN_HINT_KEYS}
+            )
+            check_resources(self.destination.capabilities, self.destination.name, resources)
+        except TerminalError as exc:
+            raise PipelineStepFailed("extract", None, exc) from exc
         if "default_schema_name" not in self._state:
             self._state["default_schema_name"] = schema_name
             self._save_state()
@@ -222,9 +241,9 @@ class Pipeline:
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
         dialect = self.destination.capabilities.sql_dialect
-        options: dict[str, Any] = {"dialect": dialect}
-        staged = self.staging is not None
         caps = self.destination.capabilities
+        options: dict[str, Any] = {"dialect": dialect, **caps.writer_options}
+        staged = self.staging is not None
         fmt = loader_file_format or (caps.preferred_staging_file_format if staged else caps.preferred_loader_file_format)
         limits = rotation(resolve_spec(NormalizeSettings, ("normalize",), self.pipeline_name), fmt, staged)
         package_hook = None
@@ -236,7 +255,7 @@ class Pipeline:
             package_hook = StagedPackager(limits.configured, self._slice_count)
         normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
                                 limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
-                                package_hook=package_hook)
+                                package_hook=checked_before(caps.schema_check, dialect, package_hook))
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -250,6 +269,10 @@ class Pipeline:
                 raise PipelineStepFailed("normalize", extracted.name, exc) from exc
             self._save_schema(schema)
             done.append(package.load_id)
+            for job in package.jobs("new_jobs"):
+                progress.report("normalize", job.table, files=1)
+            for table, n in (package.state.get("row_counts") or {}).items():
+                progress.report("normalize", table, rows=n)
         return done
 
     def _slice_count(self) -> int:
@@ -314,12 +337,15 @@ class Pipeline:
         crash_point("load.package_committed")
         self._package_loaded(package, pipeline_state, to_store)
         info.load_ids.append(package.load_id)
+        skipped = skipped_tables(schema)
         for table, n in (pkg_state.get("row_counts") or {}).items():
-            info.row_counts[table] = info.row_counts.get(table, 0) + n
+            if table not in skipped:
+                info.row_counts[table] = info.row_counts.get(table, 0) + n
 
     def _package_loaded(self, package: LoadPackage, pipeline_state: dict[str, Any] | None, stored: dict[str, Any] | None) -> None:
         if pipeline_state is not None:
-            keep = {k: self._state[k] for k in ("destination", "dataset_name", "default_schema_name") if k in self._state}
+            keep = {k: self._state[k] for k in ("destination", "staging", "dataset_name", "default_schema_name")
+                    if k in self._state}
             self._state = dict(pipeline_state, **keep)
             if stored is not None:
                 self._state["_stored_hash"] = stored["_version_hash"]
@@ -346,29 +372,54 @@ class Pipeline:
         schema_contract: Any = None,
     ) -> LoadInfo:
         """Finish pending packages, then extract, normalize and load `data`."""
-        started = time.time()
+        trace = RunTrace(self.pipeline_name)
+        with progress.reporting(progress.make_reporter(self.progress, self.pipeline_name)):
+            try:
+                info = self._run(trace, data, loader_file_format, dict(
+                    table_name=table_name, write_disposition=write_disposition, primary_key=primary_key,
+                    merge_key=merge_key, columns=columns, schema_contract=schema_contract))
+            except BaseException as exc:
+                trace.failed(exc)
+                trace.save(self.working_dir)
+                raise
+        trace.save(self.working_dir)
+        return info
+
+    def _run(self, trace: RunTrace, data: Any, loader_file_format: str | None, hints: dict[str, Any]) -> LoadInfo:
+        started = trace.started_at
         self._recover()
-        if self._is_new:
+        if not self._synced:
             self.sync_destination()
         steps: dict[str, float] = {}
         pending_info = None
         if self.storage.has_pending():
-            self.normalize(loader_file_format)
-            pending_info = self.load()
+            with trace.step("normalize"):
+                self.normalize(loader_file_format)
+            with trace.step("load") as step:
+                pending_info = self.load()
+                step.row_counts, step.load_ids = dict(pending_info.row_counts), list(pending_info.load_ids)
         info = LoadInfo(self.pipeline_name, self.destination.name, self.dataset_name, started_at=started)
         if pending_info is not None:
             info.load_ids.extend(pending_info.load_ids)
             info.row_counts.update(pending_info.row_counts)
         if data is not None:
-            t0 = time.time()
-            self.extract(data, table_name=table_name, write_disposition=write_disposition, primary_key=primary_key,
-                         merge_key=merge_key, columns=columns, schema_contract=schema_contract)
-            t1 = time.time()
-            self.normalize(loader_file_format)
-            t2 = time.time()
-            loaded = self.load()
-            t3 = time.time()
-            steps = {"extract": t1 - t0, "normalize": t2 - t1, "load": t3 - t2}
+            with trace.step("extract") as step:
+                load_id = self.extract(data, **hints)
+                step.load_ids = [load_id] if load_id else []
+                if load_id:
+                    extracted = read_json(self.working_dir / "extract" / "extracted" / load_id / "package_state.json", {})
+                    step.row_counts = dict((extracted or {}).get("item_counts") or {})
+            with trace.step("normalize") as step:
+                normalized = self.normalize(loader_file_format)
+                step.load_ids = normalized
+                for load_id in normalized:
+                    counts = LoadPackage(self.storage.root / "load" / "normalized" / load_id).state.get("row_counts")
+                    for t, n in (counts or {}).items():
+                        step.row_counts[t] = step.row_counts.get(t, 0) + n
+            with trace.step("load") as step:
+                loaded = self.load()
+                step.row_counts, step.load_ids = dict(loaded.row_counts), list(loaded.load_ids)
+            steps = {s.step: s.elapsed for s in trace.steps[-3:]}
             info.load_ids.extend(loaded.load_ids)
             for t, n in loaded.row_counts.items():
                 info.row_counts[t] = info.row_counts.get(t, 0) + n
@@ -379,26 +430,17 @@ class Pipeline:
 
     # -- destination ----------------------------------------------------------------------------------
     def sync_destination(self) -> bool:
-        """On a new working folder, restore state and schema from the destination's completed loads."""
+        """On a new working folder, restore state and schema from the destination's completed loads;
+        on a used one, check that the destination has its loads (see pipeline/destination_state.py).
+        A failed restore fails the run (`PipelineStepFailed`, step 'restore state')."""
+        if self._is_new:
+            restored = destination_state.restore_into_new_folder(self)
+        else:
+            destination_state.check_recorded_loads(self)
+            restored = False
         self._is_new = False
-        try:
-            with self.destination.client(self.pipeline_name, self.dataset_name) as client:
-                stored = client.get_stored_state(self.pipeline_name)
-                if stored is None:
-                    self._save_state()
-                    return False
-                keep = {k: self._state[k] for k in ("destination", "dataset_name") if k in self._state}
-                self._state = dict(stored, **keep)
-                self._state["_stored_hash"] = stored.get("_version_hash")
-                for name in {self._state.get("default_schema_name"), *stored.get("sources", {}).keys()} - {None}:
-                    schema = client.get_stored_schema(name)
-                    if schema is not None:
-                        self._save_schema(schema)
-                self._save_state()
-                return True
-        except Exception as exc:
-            log.warning("could not restore state from the destination: %s", exc)
-            return False
+        self._synced = True
+        return restored
 
     def sql_client(self) -> Any:
         """A connected SQL client for the pipeline's dataset; use as a context manager."""
@@ -413,6 +455,7 @@ class Pipeline:
             remove_tree(path)
         for pkg in self.storage.normalized_packages():
             remove_tree(pkg.path)
+        revert_to_loaded_schemas(self)
 
 
 def pipeline(
@@ -423,10 +466,11 @@ def pipeline(
     pipelines_dir: str | os.PathLike[str] | None = None,
     dev_mode: bool = False,
     credentials: Any = None,
+    progress: Any = None,
 ) -> Pipeline:
-    """Create (or reopen) a pipeline by name."""
+    """Create (or reopen) a pipeline by name. `progress`: "rich", "log", "off" (default: `[runtime] progress`)."""
     name = pipeline_name or Path(os.path.basename(os.sys.argv[0] or "shipload")).stem or "shipload"
-    return Pipeline(name, destination, staging, dataset_name, pipelines_dir, dev_mode, credentials)
+    return Pipeline(name, destination, staging, dataset_name, pipelines_dir, dev_mode, credentials, progress)
 
 
 def attach(pipeline_name: str, pipelines_dir: str | os.PathLike[str] | None = None) -> Pipeline:
@@ -435,4 +479,4 @@ def attach(pipeline_name: str, pipelines_dir: str | os.PathLike[str] | None = No
     stored = read_json(folder / "state.json", None)
     if stored is None:  # only destination and dataset are read here: no typed values needed
         raise PipelineError(f"no pipeline {pipeline_name!r} in {folder.parent}")
-    return Pipeline(pipeline_name, stored["destination"], None, stored.get("dataset_name"), pipelines_dir)
+    return Pipeline(pipeline_name, stored["destination"], stored.get("staging"), stored.get("dataset_name"), pipelines_dir)

@@ -98,18 +98,30 @@ def apply_hints(schema: Schema, table_name: str, hints: dict[str, Any], resource
                     col.nullable = False
     if table.write_disposition == "merge" and table.merge_strategy == "scd2":
         _add_scd2_columns(table, naming)
-    if table.write_disposition == "merge" and table.merge_strategy in (None, "delete-insert", "upsert"):
-        if table.merge_strategy == "upsert" and not table.columns_with("primary_key"):
-            raise SchemaError(f"table {table_name!r}: merge strategy 'upsert' needs a primary_key")
+    if table.write_disposition == "merge" and table.merge_strategy == "upsert":
+        upsert_keys(table)
     return table
+
+
+def upsert_keys(table: Table) -> list[str]:
+    """The primary key an upsert matches rows on; refused when there is none."""
+    keys = [c.name for c in table.columns_with("primary_key")]
+    if not keys:
+        raise SchemaError(f"table {table.name!r}: merge strategy 'upsert' needs a primary_key")
+    return keys
+
+
+def scd2_column_names(table: Table) -> tuple[str, str]:
+    """(valid from, valid to) column names of an scd2 table: configured or the defaults."""
+    names = (table.scd2 or {}).get("validity_column_names") or [VALID_FROM_COL, VALID_TO_COL]
+    if len(names) != 2:
+        raise SchemaError(f"table {table.name!r}: scd2 validity_column_names needs two names, got {names!r}")
+    return names[0], names[1]
 
 
 def _add_scd2_columns(table: Table, naming: Any) -> None:
     """Validity columns (configurable names) as nullable timestamps; the row id is a content hash."""
-    names = (table.scd2 or {}).get("validity_column_names") or [VALID_FROM_COL, VALID_TO_COL]
-    if len(names) != 2:
-        raise SchemaError(f"table {table.name!r}: scd2 validity_column_names needs two names, got {names!r}")
-    normalized = [naming.normalize_identifier(n) for n in names]
+    normalized = [naming.normalize_reference(n) for n in scd2_column_names(table)]
     table.scd2 = dict(table.scd2 or {}, validity_column_names=normalized)
     for name in normalized:
         col = table.columns.setdefault(name, Column(name=name))

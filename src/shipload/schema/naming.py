@@ -10,6 +10,8 @@ Rules (applied in this order):
 7. an empty result becomes ``_``;
 8. a name longer than the destination's limit keeps its head and tail and gets a 6-character tag
    derived from a hash of the *original* name in the middle, so shortening is stable and distinct.
+
+Case and length are the naming convention's business; the dialect only quotes what it is given.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+
+from shipload.exceptions import SchemaError
 
 PATH_SEPARATOR = "__"
 _CAMEL_1 = re.compile(r"([^_\W])([A-Z][a-z]+)")
@@ -49,6 +53,15 @@ class SnakeCaseNaming:
             return self.normalize_identifier(name)
         parts = [self._snake(p) for p in name.split(PATH_SEPARATOR)]
         return self.normalize_path(*parts)
+
+    def verbatim_identifier(self, name: str) -> str:
+        """A name the user typed and the destination uses as given (a dataset name): only folded to
+        this convention's lower case, and refused, not shortened, when longer than the limit."""
+        folded = name.lower()
+        size = len(folded.encode("utf-8"))
+        if self.max_length is not None and size > self.max_length:
+            raise SchemaError(f"identifier {folded!r} is {size} bytes; the destination allows {self.max_length}")
+        return folded
 
     def normalize_path(self, *parts: str) -> str:
         """Join already-normalized parts into a nested name (`parent__child`), shortened if needed."""

@@ -39,15 +39,19 @@ def unencodable_error(table: str, columns: Columns) -> UnstorableValueError | No
     ids = columns.get(ROW_ID_COL)
     for name, values in columns.items():
         for i, value in enumerate(values):
-            char = _bad_char(value)
-            if char is None:
-                continue
-            row = f"row {i + 1} of its page" + (f", {ROW_ID_COL}={ids[i]!r}" if ids else "")
-            shown = value.encode("utf-8", "backslashreplace").decode("ascii", "replace") if isinstance(value, str) else "..."
-            return UnstorableValueError(
-                table, name, shown,
-                f"it holds the lone surrogate U+{ord(char):04X} ({row}), which is not text UTF-8 can encode; "
-                "fix how the text was decoded, or replace it, e.g. "
-                "value.encode('utf-8', 'surrogatepass').decode('utf-8', 'replace')",
-            )
+            if _bad_char(value) is not None:
+                row = f"row {i + 1} of its page" + (f", {ROW_ID_COL}={ids[i]!r}" if ids else "")
+                return value_error(table, name, value, row)
     return None
+
+
+def value_error(table: str, column: str, value: Any, row: str) -> UnstorableValueError:
+    """The error for `value` (which holds text UTF-8 cannot encode) at `row` of `table`.`column`."""
+    char = _bad_char(value) or "?"
+    shown = value.encode("utf-8", "backslashreplace").decode("ascii", "replace") if isinstance(value, str) else "..."
+    return UnstorableValueError(
+        table, column, shown,
+        f"it holds the lone surrogate U+{ord(char):04X} ({row}), which is not text UTF-8 can encode; "
+        "fix how the text was decoded, or replace it, e.g. "
+        "value.encode('utf-8', 'surrogatepass').decode('utf-8', 'replace')",
+    )

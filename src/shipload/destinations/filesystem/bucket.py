@@ -196,6 +196,10 @@ class S3Bucket(Bucket):
     def full_url(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
+    def put_files(self, pairs: list[tuple[Path, str]]) -> dict[str, int]:
+        self.client  # noqa: B018 (made once here: creating boto3 clients from several threads is not safe)
+        return super().put_files(pairs)
+
     def put_file(self, path: Path, key: str) -> int:
         with open(path, "rb") as fh:
             self._call(f"upload of {key}", self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=fh)
@@ -232,7 +236,8 @@ class S3Bucket(Bucket):
                        Delete={"Objects": [{"Key": self._key(k)} for k in batch], "Quiet": True})
 
     def check(self) -> None:
-        self._call("access check", self.client.head_bucket, Bucket=self.bucket)
+        # a listing (not HEAD, whose errors have no body) names the cause: wrong secret, unknown key, no bucket
+        self._call("access check", self.client.list_objects_v2, Bucket=self.bucket, Prefix=self._key(""), MaxKeys=1)
 
     def region(self) -> str | None:
         """The bucket's region (GetBucketLocation), or the configured one when it cannot be read."""

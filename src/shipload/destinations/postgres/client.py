@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 from pathlib import Path
-from typing import ClassVar
 
 from shipload.config.specs import ConnectionStringCredentials
 from shipload.destinations.base import Capabilities
@@ -32,8 +31,6 @@ class PostgresClient(SqlJobClient):
     def __init__(self, credentials: PostgresCredentials, dataset_name: str) -> None:
         transport = Psycopg2Transport(credentials.connect_kwargs(), credentials.secret_values(), "postgres")
         super().__init__(transport, PostgresDialect, dataset_name, CAPABILITIES)
-
-    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = {name}"
 
     def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
         if file_format != "csv":

@@ -14,3 +14,7 @@ class PostgresDialect(SqlDialect):
     max_statement_bytes: ClassVar[int | None] = 32 * 1024 * 1024
     #: a text value (and a jsonb document) may hold up to 1 GB
     max_text_bytes: ClassVar[int | None] = 1024 * 1024 * 1024 - 1
+    #: Postgres' (and Redshift's) limit: 1600 columns per table
+    max_table_columns: ClassVar[int | None] = 1600
+    #: the catalog sees every schema; information_schema.schemata only those the user may use
+    dataset_exists_sql: ClassVar[str] = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = {name}"

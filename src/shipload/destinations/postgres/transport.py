@@ -5,22 +5,19 @@ that what runs inside a transaction is decided by the client, not by the driver.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from shipload.destinations.postgres.errors import POSTGRES_ERRORS, ErrorClasses, translate
 from shipload.destinations.sql.transport import SqlTransport
-from shipload.exceptions import DestinationTerminalError, DestinationTransientError
-
-#: SQLSTATE classes and codes retried with backoff: connection problems, serialization
-#: failures and deadlocks, statement timeouts/cancels, server shutting down, out of resources
-TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57014", "57P01", "57P02", "57P03", "53")
-#: connection failures that no retry fixes (libpq gives them without a SQLSTATE)
-TERMINAL_CONNECT_ERRORS = ("authentication failed", "does not exist", "no pg_hba.conf entry", "invalid sslmode",
-                           "invalid connection option", "permission denied")
 
 
 class Psycopg2Transport(SqlTransport):
+    #: which errors are transient (see destinations/postgres/errors.py)
+    error_classes: ErrorClasses = POSTGRES_ERRORS
+
     def __init__(self, connect_kwargs: dict[str, Any], secrets: Sequence[str] = (), label: str = "postgres") -> None:
         self._kwargs = connect_kwargs
         self._secrets = [s for s in secrets if s]
@@ -74,27 +71,21 @@ class Psycopg2Transport(SqlTransport):
         if self.conn is not None and not self.conn.closed:
             self.execute("ROLLBACK")
 
+    @contextlib.contextmanager
+    def redacting(self, secrets: Sequence[str]) -> Iterator[None]:
+        """Also mask `secrets` in errors while the block runs (e.g. keys inside a COPY statement)."""
+        added = [s for s in secrets if s and s not in self._secrets]
+        self._secrets.extend(added)
+        try:
+            yield
+        finally:
+            for s in added:
+                self._secrets.remove(s)
+
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
 
     def translate_error(self, exc: BaseException) -> BaseException:
-        import psycopg2
-
-        if not isinstance(exc, psycopg2.Error):
-            return exc
-        code = getattr(exc, "pgcode", None) or ""
-        message = self._redact(str(exc).strip())
-        if code:
-            message = f"{message} (SQLSTATE {code})"
-        if code:
-            transient = code.startswith(TRANSIENT_SQLSTATES)
-        elif isinstance(exc, psycopg2.OperationalError):
-            transient = not any(marker in message for marker in TERMINAL_CONNECT_ERRORS)
-        else:
-            transient = isinstance(exc, psycopg2.InterfaceError)
-        cls = DestinationTransientError if transient else DestinationTerminalError
-        err = cls(f"{self.label}: {message}")
-        err.sqlstate = code  # type: ignore[attr-defined]
-        return err
+        return translate(exc, self.error_classes, self.label, self._redact)

@@ -3,24 +3,26 @@ place, table design hints, MERGE upserts, atomic replace from staging or ALTER T
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from shipload.destinations.base import Capabilities
+from shipload.destinations.postgres.errors import POSTGRES_ERRORS
 from shipload.destinations.postgres.transport import Psycopg2Transport
 from shipload.destinations.redshift.adapter import UNALTERABLE_ENCODINGS, table_design, unapplied_design
 from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
+from shipload.destinations.redshift.schema_check import check_schema
 from shipload.destinations.redshift.staged import StagedCopy
 from shipload.destinations.redshift.staged_files import COPY_JOB_FORMAT
 from shipload.destinations.sql.client import SqlJobClient
-from shipload.destinations.sql.followup import uses_staging
-from shipload.exceptions import ConfigError, DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.exceptions import ConfigError, DestinationTerminalError, TerminalError
 from shipload.normalize.rotation import FALLBACK_SLICES
 from shipload.packages.storage import JobFileName
-from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import LOAD_JOBS_TABLE, Column, Schema, Table
 
 log = logging.getLogger("shipload.redshift")
@@ -34,14 +36,11 @@ CAPABILITIES = Capabilities(
     supported_staging_file_formats=("parquet", "jsonl"),
     max_identifier_length=RedshiftDialect.max_identifier_length,
     sql_dialect=RedshiftDialect,
+    schema_check=check_schema,
 )
 
-#: Redshift reports these as XX000; they are data errors no retry fixes
-TERMINAL_MESSAGES = ("cannot insert a null value", "numeric data overflow", "value too long",
-                     "string length exceeds ddl length", "precision exceeds maximum", "load into table")
-#: and this one (error 1023) is a conflict between concurrent transactions: retry
-TRANSIENT_MESSAGES = ("serializable isolation violation",)
-
+#: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
+REDSHIFT_ERRORS = dataclasses.replace(POSTGRES_ERRORS, transient_messages=("serializable isolation violation",))
 
 #: Redshift sends SUPER values as JSON text under type OID 4000 (psycopg2 would hand back a str)
 SUPER_OID = 4000
@@ -56,12 +55,9 @@ def register_super(conn: Any) -> None:
     psycopg2.extensions.register_type(super_type, conn)
 
 
-class CaseSensitiveRedshiftDialect(RedshiftDialect):
-    #: identifiers keep their case (the session sets enable_case_sensitive_identifier)
-    casefold_identifiers: ClassVar[bool] = False
-
-
 class RedshiftTransport(Psycopg2Transport):
+    error_classes = REDSHIFT_ERRORS
+
     def __init__(self, credentials: RedshiftCredentials, session_sql: list[str]) -> None:
         super().__init__(credentials.connect_kwargs(), credentials.secret_values(), "redshift")
         self.session_sql = session_sql
@@ -72,27 +68,13 @@ class RedshiftTransport(Psycopg2Transport):
         for sql in self.session_sql:
             self.execute(sql)
 
-    def translate_error(self, exc: BaseException) -> BaseException:
-        err = super().translate_error(exc)
-        text = str(err).lower()
-        if any(m in text for m in TRANSIENT_MESSAGES):
-            return DestinationTransientError(str(err))
-        if isinstance(err, DestinationTransientError) and any(m in text for m in TERMINAL_MESSAGES):
-            return DestinationTerminalError(str(err))
-        return err
-
 
 class RedshiftClient(SqlJobClient):
     followup_class = RedshiftFollowupSql
-    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = {name}"
 
     def __init__(self, credentials: RedshiftCredentials, dataset_name: str, settings: RedshiftSettings | None = None) -> None:
         self.settings = settings or RedshiftSettings()
-        session = ["SET enable_case_sensitive_identifier TO true"] if self.settings.case_sensitive else []
-        dialect = CaseSensitiveRedshiftDialect if self.settings.case_sensitive else RedshiftDialect
-        super().__init__(RedshiftTransport(credentials, session), dialect, dataset_name, CAPABILITIES)
-        #: the pipeline's naming convention, for column names in table design hints
-        self.naming = SnakeCaseNaming(CAPABILITIES.max_identifier_length)
+        super().__init__(RedshiftTransport(credentials, []), RedshiftDialect, dataset_name, CAPABILITIES)
         self.host = credentials.host
         self.staged: StagedCopy | None = None
 
@@ -130,11 +112,9 @@ class RedshiftClient(SqlJobClient):
             return True
         return super().has_dataset(name)
 
-    def column_sql(self, table: Table, col: Column) -> str:
+    def column_attributes(self, table: Table, col: Column) -> str:
         encoding = table_design(table, self.naming)["encode"].get(col.name)
-        encode = f" ENCODE {encoding}" if encoding else ""
-        null = "" if col.nullable else " NOT NULL"
-        return f"{self.dialect.quote_identifier(col.name)} {self.dialect.column_type(col)}{encode}{null}"
+        return f"ENCODE {encoding}" if encoding else ""
 
     def table_options_sql(self, table: Table) -> str:
         design = table_design(table, self.naming)
@@ -161,8 +141,6 @@ class RedshiftClient(SqlJobClient):
         return out
 
     def migration_sql(self, schema: Schema, tables: list[Table]) -> list[str]:
-        for table in tables:  # invalid design hints fail here, before any DDL runs
-            table_design(table, self.naming)
         existing = self.reflect([t.name for t in tables])
         statements = super().migration_sql(schema, tables)
         for table in tables:
@@ -172,17 +150,14 @@ class RedshiftClient(SqlJobClient):
             statements.extend(self.comment_sql(table, new))
         return statements
 
-    def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
-        if schema.version_hash in self.stored_schema_hashes(schema.name):
-            return []
-        tables = schema.data_tables()
+    def prepare_migration(self, schema: Schema, tables: list[Table]) -> list[str]:
         for table in tables:  # invalid design hints fail here, before any DDL runs
             table_design(table, self.naming)
         self.check_existing_designs(schema, tables)
         widen = self.widening_sql(tables)
         for sql in widen:  # ALTER COLUMN TYPE may not run inside a transaction block on Redshift
             self.execute(sql)
-        return widen + super().update_stored_schema(schema, load_id)
+        return widen
 
     def check_existing_designs(self, schema: Schema, tables: list[Table]) -> None:
         """Design hints an existing table does not follow (CREATE TABLE applied the old design):
@@ -288,24 +263,20 @@ class RedshiftClient(SqlJobClient):
     def load_native_file(self, table: Table, target: str, path: Path, file_format: str) -> None:
         raise TerminalError(f"redshift loads {file_format!r} files through S3 staging (staging='filesystem')")
 
-    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None) -> None:
+    def complete_package(self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None,
+                         sql_jobs: Sequence[tuple[JobFileName, Path]] = ()) -> None:
         if not self.package_committed(load_id):
             for root in self._roots(schema, tables):
                 if _appended(root):
                     self.append_from_staging(schema, load_id, root)
-        super().complete_package(schema, load_id, tables, state)
+        super().complete_package(schema, load_id, tables, state, sql_jobs)
         if self.staged is not None:
             chains = {t.name for root in self._roots(schema, tables) for t in schema.table_chain(root.name)}
             self.staged.cleanup(sorted(chains | set(tables)))
 
-    def followup_sql(self, schema: Schema, load_id: str, tables: list[str]) -> list[str]:
-        builder = self.followup_class(self, schema, load_id)
-        out: list[str] = []
-        for root in self._roots(schema, tables):
-            # staging-optimized tables were moved by append_from_staging before the commit transaction
-            if uses_staging(root) and not _appended(root):
-                out.extend(builder.for_root(root))
-        return out
+    def moved_by_followup(self, root: Table) -> bool:
+        # staging-optimized tables were moved by append_from_staging before the commit transaction
+        return super().moved_by_followup(root) and not _appended(root)
 
     def append_from_staging(self, schema: Schema, load_id: str, root: Table) -> None:
         """staging-optimized replace: TRUNCATE the final tables and move the staged blocks in with

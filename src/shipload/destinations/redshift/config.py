@@ -31,7 +31,8 @@ class RedshiftSettings(BaseSpec):
     #: cannot be applied by CREATE TABLE: `warn` (default) logs it with the statement that would
     #: apply it and loads; `fail` stops before any DDL
     design_hints_on_existing_tables: str = "warn"
-    #: keep identifier case: sets enable_case_sensitive_identifier on every session
+    #: removed (it never kept identifier case): identifiers are lower-case snake_case, and
+    #: `true` is refused so that a config relying on it does not load under other names silently
     case_sensitive: bool = False
     #: `LOCK` the target tables first in every load transaction (several processes, one dataset)
     lock_tables: bool = False
@@ -48,6 +49,12 @@ class RedshiftSettings(BaseSpec):
     region: str | None = None
 
     def __post_init__(self) -> None:
+        if self.case_sensitive:
+            raise ConfigError(
+                "destination.redshift.case_sensitive was removed: shipload always creates lower-case "
+                "snake_case identifiers on Redshift (userId -> user_id), so it has nothing to keep; delete the "
+                "setting. Querying SUPER attributes with upper-case keys needs "
+                "SET enable_case_sensitive_identifier TO true in your own session.")
         if self.text_overflow not in TEXT_OVERFLOW_POLICIES:
             raise ConfigError(f"destination.redshift.text_overflow must be one of {TEXT_OVERFLOW_POLICIES}, "
                               f"got {self.text_overflow!r}")

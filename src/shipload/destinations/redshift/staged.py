@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from shipload.destinations.filesystem.layout import data_key, table_prefix
 from shipload.destinations.redshift.copy_sql import (
     CROSS_REGION_FORMATS,
     authorization,
@@ -22,21 +23,12 @@ from shipload.destinations.redshift.staged_files import STAGED_FOLDER
 from shipload.exceptions import ConfigError, DestinationError, DestinationTerminalError
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import LOAD_JOBS_TABLE, Schema
+from shipload.utils.faults import crash_armed, crash_point
 from shipload.utils.files import read_json
 
 log = logging.getLogger("shipload.load")
 
-REMOTE_EXTENSIONS = {"parquet": "parquet", "jsonl": "jsonl.gz"}
 LOAD_ERROR_ROWS = 5
-
-
-def table_prefix(dataset: str, table: str) -> str:
-    """Bucket folder of a table's staged files: `<dataset>/<table>/`."""
-    return f"{dataset}/{table}/"
-
-
-def staged_key(dataset: str, table: str, load_id: str, file_id: str, file_format: str) -> str:
-    return f"{table_prefix(dataset, table)}{load_id}.{file_id}.{REMOTE_EXTENSIONS[file_format]}"
 
 
 def manifest_key(dataset: str, table: str, load_id: str, file_id: str) -> str:
@@ -89,9 +81,11 @@ class StagedCopy:
         pairs = []
         for entry in spec["files"]:
             name = JobFileName.parse(entry["name"])
-            pairs.append((folder / entry["name"], staged_key(dataset, table.name, load_id, name.file_id, file_format)))
+            pairs.append((folder / entry["name"], data_key(dataset, table.name, load_id, name.file_id, file_format)))
         target = client.target_of(schema, table.name)
-        sizes = self.bucket.put_files(pairs)
+        if file_format == "parquet" and target == client.table(table.name):
+            self._match_table_order(table, [p for p, _ in pairs])
+        sizes = self._upload(pairs)
         entries = []
         for _, key in pairs:
             entry: dict[str, Any] = {"url": self.bucket.full_url(key), "mandatory": True}
@@ -100,6 +94,7 @@ class StagedCopy:
             entries.append(entry)
         manifest = manifest_key(dataset, table.name, load_id, job.file_id)
         self.bucket.put_bytes(orjson.dumps({"entries": entries}), manifest)
+        crash_point("staging.uploaded")
         expected = sum(int(e["rows"]) for e in spec["files"])
         has_json = any(c.data_type == "json" for c in table.complete_columns())
         auth = authorization(self.settings, self.bucket, client.lit)  # frozen right before the COPY
@@ -108,30 +103,69 @@ class StagedCopy:
         masked = copy_statement(target, self.bucket.full_url(manifest), file_format, auth.masked, client.lit,
                                 has_json, region)
         transport = client.transport
-        added = [s for s in auth.secrets if s not in transport._secrets]
-        transport._secrets.extend(added)
-        try:
-            with transport.transaction():
-                for stmt in client.before_load_sql(target):
-                    client.execute(stmt)
-                client.statements.append(masked)
-                try:
-                    client.run_driver(lambda: transport.execute(sql))
-                except DestinationError as exc:
-                    raise self._explain(exc, table.name, [u["url"] for u in entries]) from None
-                loaded = client.execute("SELECT pg_last_copy_count()")[0][0]
-                if int(loaded) != expected:
-                    raise DestinationTerminalError(
-                        f"redshift: COPY into {target} loaded {loaded} rows but the {len(pairs)} staged file(s) of "
-                        f"package {load_id} hold {expected}; rolled back, nothing of this table was loaded"
-                    )
-                client.execute(
-                    f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
-                    f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
+        with transport.redacting(auth.secrets), transport.transaction():
+            for stmt in client.before_load_sql(target):
+                client.execute(stmt)
+            client.statements.append(masked)
+            try:
+                client.run_driver(lambda: transport.execute(sql))
+            except DestinationError as exc:
+                raise self._explain(exc, table.name, [u["url"] for u in entries]) from None
+            loaded = client.execute("SELECT pg_last_copy_count()")[0][0]
+            crash_point("staging.copied")
+            if int(loaded) != expected:
+                raise DestinationTerminalError(
+                    f"redshift: COPY into {target} loaded {loaded} rows but the {len(pairs)} staged file(s) of "
+                    f"package {load_id} hold {expected}; rolled back, nothing of this table was loaded"
                 )
-        finally:
-            for s in added:
-                transport._secrets.remove(s)
+            client.execute(
+                f"INSERT INTO {client.table(LOAD_JOBS_TABLE)} ({client._names(LOAD_JOBS_TABLE)}) "
+                f"VALUES ({client._values([load_id, job.job_id, client._now()])})"
+            )
+            crash_point("load.job_marker")
+
+    def _match_table_order(self, table: Any, files: list[Path]) -> None:
+        """COPY maps parquet columns by position: files follow the existing table's column order, with
+        NULLs for columns the table has and the schema does not (added by someone else)."""
+        client = self.client
+        have = client.reflect([table.name]).get(client._fold(table.name), {})
+        names = [client._fold(c.name) for c in table.complete_columns()]
+        if not have or list(have) == names:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from shipload.schema.arrow import arrow_type
+        from shipload.schema.schema import Column
+
+        unknown = [c for c, t in have.items() if c not in names and t is None]
+        if unknown:
+            raise DestinationTerminalError(
+                f"table {table.name!r} has column(s) {unknown} of a type shipload does not map; parquet COPY maps "
+                "columns by position and cannot skip them: drop them, or load with loader_file_format='jsonl'")
+        for path in files:
+            data = pq.read_table(path)
+            by_name = {client._fold(n): data.column(n) for n in data.column_names}
+            arrays, fields = [], []
+            for col, data_type in have.items():
+                arr = by_name.get(col)
+                if arr is None:
+                    arr = pa.nulls(data.num_rows, arrow_type(Column(name=col, data_type=data_type)))
+                arrays.append(arr)
+                fields.append(pa.field(col, arr.type))
+            tmp = path.with_name(path.name + ".ordered")
+            pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), tmp, compression="snappy")
+            tmp.replace(path)
+
+    def _upload(self, pairs: list[tuple[Path, str]]) -> dict[str, int]:
+        """Upload the files (in parallel; with a crash point armed, one by one so it can hit mid-upload)."""
+        if not crash_armed("staging.file_uploaded"):
+            return self.bucket.put_files(pairs)
+        sizes = {}
+        for path, key in pairs:
+            sizes[key] = self.bucket.put_file(path, key)
+            crash_point("staging.file_uploaded")
+        return sizes
 
     def _explain(self, exc: DestinationError, table: str, urls: list[str]) -> DestinationError:
         """The COPY error with the matching `stl_load_errors` rows (file, line, column, type, reason)."""
@@ -164,8 +198,10 @@ class StagedCopy:
         """Delete the staged files and manifests of `tables` (this load's and earlier failed ones')."""
         if getattr(self.settings, "keep_staged_files", False):
             return
+        crash_point("staging.before_cleanup")
         for table in tables:
             try:
                 self.bucket.delete_prefix(table_prefix(self.client.dataset_name, table))
+                crash_point("staging.cleaned")
             except Exception as exc:  # the load is committed; leftovers go with the next load
                 log.warning("could not delete staged files of table %r: %s", table, exc)

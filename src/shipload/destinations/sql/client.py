@@ -4,13 +4,11 @@ Destinations subclass it and provide a transport, a dialect and `load_file` for 
 
 from __future__ import annotations
 
-import base64
 import collections
 import dataclasses
 import datetime as dt
-import zlib
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,10 +17,12 @@ import orjson
 from shipload.destinations.base import Capabilities, JobClient
 from shipload.destinations.sql.dialect import SqlDialect
 from shipload.destinations.sql.followup import FollowupSql, uses_staging
+from shipload.destinations.sql.stored_text import PART_MARK, from_parts, to_parts
 from shipload.destinations.sql.system_tables import SYSTEM_TABLES
 from shipload.destinations.sql.transport import SqlTransport
-from shipload.exceptions import SchemaError
+from shipload.exceptions import LoadJobFailed, SchemaError, TerminalError
 from shipload.packages.storage import JobFileName
+from shipload.schema.naming import SnakeCaseNaming
 from shipload.schema.schema import (
     LOAD_JOBS_TABLE,
     LOADS_TABLE,
@@ -32,23 +32,13 @@ from shipload.schema.schema import (
     Schema,
     Table,
 )
+from shipload.schema.skipped import loaded_tables
 from shipload.utils.faults import crash_point
 from shipload.utils.typed import from_tagged, to_tagged
 from shipload.writers.insert_values import statement_prefix
 from shipload.writers.sql_frames import read_frames
 
 STATE_ENGINE_VERSION = 1
-
-
-def compress_text(text: str) -> str:
-    return base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
-
-
-def decompress_text(text: str) -> str:
-    try:
-        return zlib.decompress(base64.b64decode(text, validate=True)).decode("utf-8")
-    except Exception:
-        return text
 
 
 class StatementLog:
@@ -86,11 +76,13 @@ class SqlJobClient(JobClient):
         self.dialect = dialect
         self.dataset_name = dataset_name
         self.capabilities = capabilities
+        #: names used as typed (dataset names) get their case and length checked here
+        self.naming = SnakeCaseNaming(dialect.max_identifier_length)
         self.statements = StatementLog()  # recent statements this client ran, for traces and tests
 
     # -- plumbing -----------------------------------------------------------------------------
     def open(self) -> None:
-        self.transport.connect()
+        self.transport.call(self.transport.connect)
 
     def close(self) -> None:
         self.transport.close()
@@ -112,7 +104,7 @@ class SqlJobClient(JobClient):
     catalog: str | None = None
 
     def schema_name(self, dataset: str) -> str:
-        quoted = self.dialect.quote_identifier(dataset)
+        quoted = self.dialect.quote_identifier(self.naming.verbatim_identifier(dataset))
         return f"{self.dialect.quote_identifier(self.catalog)}.{quoted}" if self.catalog else quoted
 
     def table(self, name: str) -> str:
@@ -122,12 +114,9 @@ class SqlJobClient(JobClient):
         return self.dialect.literal(value)
 
     # -- storage ------------------------------------------------------------------------------
-    #: query answering "does this schema exist"; `{name}` is the folded name as a literal
-    has_dataset_sql: ClassVar[str] = "SELECT 1 FROM information_schema.schemata WHERE schema_name = {name}"
-
     def has_dataset(self, name: str | None = None) -> bool:
         folded = self._fold(name or self.dataset_name)
-        return bool(self.execute(self.has_dataset_sql.format(name=self.lit(folded))))
+        return bool(self.execute(self.dialect.dataset_exists_sql.format(name=self.lit(folded))))
 
     @property
     def staging_dataset_name(self) -> str:
@@ -174,7 +163,11 @@ class SqlJobClient(JobClient):
         return f"CREATE TABLE {target or self.table(table.name)} (\n  {cols}\n){self.table_options_sql(table)}"
 
     def column_sql(self, table: Table, col: Column) -> str:
-        return self.dialect.column_definition(col)
+        return self.dialect.column_definition(col, self.column_attributes(table, col))
+
+    def column_attributes(self, table: Table, col: Column) -> str:
+        """Destination extras of a column definition (Redshift: ENCODE)."""
+        return ""
 
     def table_options_sql(self, table: Table) -> str:
         return ""
@@ -187,9 +180,14 @@ class SqlJobClient(JobClient):
         return [f"ALTER TABLE {target} ADD COLUMN {self.column_sql(table, c)}" for c in columns]
 
     def check_folding(self, tables: list[Table]) -> None:
-        """Names that become equal once the destination folds them are refused before any DDL."""
+        """Names that become equal once the destination folds them, and tables wider than the
+        destination allows, are refused before any DDL."""
         seen_tables: dict[str, str] = {}
+        limit = self.dialect.max_table_columns
         for table in tables:
+            if limit is not None and len(table.complete_columns()) > limit:
+                raise SchemaError(f"table {table.name!r} has {len(table.complete_columns())} columns; {self.dialect.name} "
+                                  f"allows at most {limit}: nest the data (a json column hint) or split the table")
             other = seen_tables.setdefault(self._fold(table.name), table.name)
             if other != table.name:
                 raise SchemaError(f"tables {other!r} and {table.name!r} are the same table on {self.dialect.name}")
@@ -227,9 +225,16 @@ class SqlJobClient(JobClient):
     def update_stored_schema(self, schema: Schema, load_id: str) -> list[str]:
         if schema.version_hash in self.stored_schema_hashes(schema.name):
             return []
-        statements = self.migration_sql(schema, schema.data_tables())
-        self._run_ddl(statements + [self._version_insert_sql(schema)])
-        return statements
+        tables = loaded_tables(schema)
+        first = self.prepare_migration(schema, tables)
+        statements = self.migration_sql(schema, tables)
+        self._run_ddl(statements + self._version_insert_sql(schema))
+        return first + statements
+
+    def prepare_migration(self, schema: Schema, tables: list[Table]) -> list[str]:
+        """Checks and statements that must come before the migration transaction (Redshift:
+        design checks, VARCHAR widening, which cannot run in a transaction); returns what it ran."""
+        return []
 
     def _run_ddl(self, statements: list[str]) -> None:
         if self.dialect.supports_ddl_transactions:
@@ -240,13 +245,14 @@ class SqlJobClient(JobClient):
             for sql in statements:
                 self.execute(sql)
 
-    def _version_insert_sql(self, schema: Schema) -> str:
-        text = schema.to_json().decode("utf-8")
-        limit = self.dialect.max_text_bytes
-        if limit is not None and len(text.encode("utf-8")) > limit:
-            text = compress_text(text)
-        values = [schema.version, schema.ENGINE_VERSION, self._now(), schema.name, schema.version_hash, text]
-        return f"INSERT INTO {self.table(VERSION_TABLE)} ({self._names(VERSION_TABLE)}) VALUES ({self._values(values)})"
+    def _version_insert_sql(self, schema: Schema) -> list[str]:
+        """The schema's `_sl_version` rows: compressed when large, in parts over the column limit."""
+        now = self._now()
+        return [
+            f"INSERT INTO {self.table(VERSION_TABLE)} ({self._names(VERSION_TABLE)}) VALUES "
+            f"({self._values([schema.version, schema.ENGINE_VERSION, now, schema.name, schema.version_hash, part])})"
+            for part in to_parts(schema.to_json().decode("utf-8"), self.dialect.max_text_bytes, compress=False)
+        ]
 
     def _names(self, system_table: str) -> str:
         return ", ".join(self.dialect.quote_identifier(c.name) for c in SYSTEM_TABLES[system_table])
@@ -315,10 +321,12 @@ class SqlJobClient(JobClient):
     def run_job(self, schema: Schema, load_id: str, job: JobFileName, path: Path) -> None:
         with self.transport.transaction():
             self.load_file(schema, job.table, path, job.file_format)
+            crash_point("load.job_data")
             self.execute(
                 f"INSERT INTO {self.table(LOAD_JOBS_TABLE)} ({self._names(LOAD_JOBS_TABLE)}) "
                 f"VALUES ({self._values([load_id, job.job_id, self._now()])})"
             )
+            crash_point("load.job_marker")
 
     def target_of(self, schema: Schema, table_name: str) -> str:
         """The final table, or its staging twin when the chain's disposition needs follow-up SQL."""
@@ -327,11 +335,7 @@ class SqlJobClient(JobClient):
         return self.table(table_name)
 
     def load_file(self, schema: Schema, table_name: str, path: Path, file_format: str) -> None:
-        """Load one file inside the open transaction."""
-        if file_format == "sql":
-            for sql in read_frames(path)[2]:
-                self.execute(sql)
-            return
+        """Load one data file inside the open transaction (SQL jobs: `run_sql_job`)."""
         target = self.target_of(schema, table_name)
         for sql in self.before_load_sql(target):
             self.execute(sql)
@@ -353,16 +357,11 @@ class SqlJobClient(JobClient):
 
     def run_driver(self, action: Callable[[], Any]) -> Any:
         """Run a driver call that is not a plain statement, with the same error translation."""
-        try:
-            return action()
-        except Exception as exc:
-            translated = self.transport.translate_error(exc)
-            if translated is exc:
-                raise
-            raise translated from None
+        return self.transport.call(action)
 
     def complete_package(
-        self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None
+        self, schema: Schema, load_id: str, tables: list[str], state: dict[str, Any] | None,
+        sql_jobs: Sequence[tuple[JobFileName, Path]] = (),
     ) -> None:
         with self.transport.transaction():
             if self.package_committed(load_id):  # crashed after the commit, before the local move
@@ -370,13 +369,30 @@ class SqlJobClient(JobClient):
             for sql in self.followup_sql(schema, load_id, tables):
                 self.execute(sql)
                 crash_point("load.followup_sql")
+            for job, path in sql_jobs:
+                self.run_sql_job(load_id, job, path)
             if state is not None:
-                self.execute(self._state_insert_sql(state, load_id))
+                for sql in self._state_insert_sql(state, load_id):
+                    self.execute(sql)
                 crash_point("load.state_inserted")
             values = [load_id, schema.name, 0, self._now(), schema.version_hash]
             self.execute(f"INSERT INTO {self.table(LOADS_TABLE)} ({self._names(LOADS_TABLE)}) VALUES ({self._values(values)})")
 
     followup_class: ClassVar[type[FollowupSql]] = FollowupSql
+
+    def run_sql_job(self, load_id: str, job: JobFileName, path: Path) -> None:
+        """The statements of one SQL job, inside the open commit transaction."""
+        try:
+            for sql in read_frames(path)[2]:
+                self.execute(sql)
+        except TerminalError as exc:
+            raise LoadJobFailed(load_id, job.name, job.table, str(exc)) from exc
+
+    def completed_loads(self, load_ids: list[str]) -> set[str]:
+        if not load_ids or not self.has_dataset() or LOADS_TABLE not in self.reflect([LOADS_TABLE]):
+            return set()
+        ids = ", ".join(self.lit(i) for i in load_ids)
+        return {r[0] for r in self.execute(f"SELECT load_id FROM {self.table(LOADS_TABLE)} WHERE load_id IN ({ids})")}
 
     def package_committed(self, load_id: str) -> bool:
         return bool(self.execute(f"SELECT 1 FROM {self.table(LOADS_TABLE)} WHERE load_id = {self.lit(load_id)}"))
@@ -386,40 +402,60 @@ class SqlJobClient(JobClient):
         builder = self.followup_class(self, schema, load_id)
         out: list[str] = []
         for root in self._roots(schema, tables):
-            if uses_staging(root):
+            if self.moved_by_followup(root):
                 out.extend(builder.for_root(root))
         return out
 
-    def _state_insert_sql(self, state: dict[str, Any], load_id: str) -> str:
-        body = orjson.dumps(to_tagged(state), default=str, option=orjson.OPT_SORT_KEYS)
-        values = [
-            int(state.get("_state_version", 1)), STATE_ENGINE_VERSION, state.get("pipeline_name", ""),
-            compress_text(body.decode("utf-8")), self._now(), str(state.get("_version_hash", "")), load_id,
+    def moved_by_followup(self, root: Table) -> bool:
+        """True when follow-up SQL in the commit transaction moves `root`'s chain from staging."""
+        return uses_staging(root)
+
+    def _state_insert_sql(self, state: dict[str, Any], load_id: str) -> list[str]:
+        """The state's `_sl_pipeline_state` rows: compressed, in parts over the column limit."""
+        body = orjson.dumps(to_tagged(state), default=str, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        head = [int(state.get("_state_version", 1)), STATE_ENGINE_VERSION, state.get("pipeline_name", "")]
+        tail = [self._now(), str(state.get("_version_hash", "")), load_id]
+        return [
+            f"INSERT INTO {self.table(STATE_TABLE)} ({self._names(STATE_TABLE)}) VALUES ({self._values(head + [part] + tail)})"
+            for part in to_parts(body, self.dialect.max_text_bytes)
         ]
-        return f"INSERT INTO {self.table(STATE_TABLE)} ({self._names(STATE_TABLE)}) VALUES ({self._values(values)})"
 
     def get_stored_state(self, pipeline_name: str) -> dict[str, Any] | None:
         if not self.has_dataset() or STATE_TABLE not in self.reflect([STATE_TABLE, LOADS_TABLE]):
             return None
-        rows = self.execute(
-            f"SELECT s.state FROM {self.table(STATE_TABLE)} AS s JOIN {self.table(LOADS_TABLE)} AS l "
-            f"ON l.load_id = s._sl_load_id WHERE s.pipeline_name = {self.lit(pipeline_name)} AND l.status = 0 "
-            "ORDER BY l.load_id DESC LIMIT 1"
+        state, loads = self.table(STATE_TABLE), self.table(LOADS_TABLE)
+        newest = self.execute(
+            f"SELECT max(l.load_id) FROM {state} AS s JOIN {loads} AS l ON l.load_id = s._sl_load_id "
+            f"WHERE s.pipeline_name = {self.lit(pipeline_name)} AND l.status = 0"
         )
-        if not rows:
+        if not newest or newest[0][0] is None:
             return None
-        return from_tagged(orjson.loads(decompress_text(rows[0][0])))
+        load_id = newest[0][0]
+        rows = self.execute(f"SELECT s.state FROM {state} AS s WHERE s.pipeline_name = {self.lit(pipeline_name)} "
+                            f"AND s._sl_load_id = {self.lit(load_id)}")
+        where = f"{STATE_TABLE} of pipeline {pipeline_name!r}, load {load_id}"
+        try:
+            return from_tagged(orjson.loads(from_parts([r[0] for r in rows], where)))
+        except orjson.JSONDecodeError as exc:
+            raise TerminalError(f"{where}: the stored state is not readable: {exc}") from None
 
     def get_stored_schema(self, schema_name: str) -> Schema | None:
         if not self.has_dataset() or VERSION_TABLE not in self.reflect([VERSION_TABLE]):
             return None
-        rows = self.execute(
-            f"SELECT v.schema FROM {self.table(VERSION_TABLE)} AS v WHERE v.schema_name = {self.lit(schema_name)} "
+        versions = self.table(VERSION_TABLE)
+        newest = self.execute(
+            f"SELECT v.version_hash FROM {versions} AS v WHERE v.schema_name = {self.lit(schema_name)} "
             "ORDER BY v.inserted_at DESC LIMIT 1"
         )
-        if not rows:
+        if not newest:
             return None
-        return Schema.from_json(decompress_text(rows[0][0]), self.capabilities.max_identifier_length)
+        rows = self.execute(f"SELECT v.schema FROM {versions} AS v WHERE v.schema_name = {self.lit(schema_name)} "
+                            f"AND v.version_hash = {self.lit(newest[0][0])}")
+        where = f"{VERSION_TABLE} of schema {schema_name!r}, version {newest[0][0]}"
+        values = [r[0] for r in rows]
+        if len(values) > 1 and not any(v.startswith(PART_MARK) for v in values):
+            values = values[:1]  # the same version stored twice whole
+        return Schema.from_json(from_parts(values, where), self.capabilities.max_identifier_length)
 
     def drop_tables(self, names: list[str]) -> None:
         with self.transport.transaction():

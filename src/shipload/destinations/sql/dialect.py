@@ -45,7 +45,8 @@ class SqlDialect:
     wei_default: ClassVar[tuple[int, int]] = (38, 0)
     #: longest identifier, in bytes of UTF-8
     max_identifier_length: ClassVar[int] = 63
-    #: identifiers are folded to lower case by the database when unquoted; we always quote
+    #: the database folds identifiers to lower case (so catalog names read back are lower case);
+    #: shipload's names are lower case already (the naming convention), and always quoted
     casefold_identifiers: ClassVar[bool] = True
     #: longest single statement in bytes (None: no practical limit)
     max_statement_bytes: ClassVar[int | None] = None
@@ -61,17 +62,17 @@ class SqlDialect:
     max_text_bytes: ClassVar[int | None] = None
     #: text columns get a declared size in bytes, sized from the data and widened as it grows
     sized_text: ClassVar[bool] = False
+    #: most columns a table may have (None: no limit worth checking); wider tables are refused before DDL
+    max_table_columns: ClassVar[int | None] = None
+
+    #: query answering "does this schema exist"; `{name}` is the folded name as a literal
+    dataset_exists_sql: ClassVar[str] = "SELECT 1 FROM information_schema.schemata WHERE schema_name = {name}"
 
     # -- identifiers --------------------------------------------------------------------------
     @classmethod
     def quote_identifier(cls, name: str) -> str:
-        """The one function that quotes identifiers for this dialect."""
-        if cls.casefold_identifiers:
-            name = name.lower()
-        if len(name.encode("utf-8")) > cls.max_identifier_length:
-            raise SchemaError(
-                f"identifier {name!r} is {len(name.encode('utf-8'))} bytes; {cls.name} allows {cls.max_identifier_length}"
-            )
+        """The one function that quotes identifiers for this dialect. It quotes only: case and
+        length are settled by the naming convention before a name gets here."""
         return '"' + name.replace('"', '""') + '"'
 
     @classmethod
@@ -142,6 +143,8 @@ class SqlDialect:
         return cls.reverse_type_map.get(base, "text")
 
     @classmethod
-    def column_definition(cls, col: Column) -> str:
+    def column_definition(cls, col: Column, attributes: str = "") -> str:
+        """``"name" type [attributes] [NOT NULL]``; `attributes` are destination extras (ENCODE ...)."""
         null = "" if col.nullable else " NOT NULL"
-        return f"{cls.quote_identifier(col.name)} {cls.column_type(col)}{null}"
+        extra = f" {attributes}" if attributes else ""
+        return f"{cls.quote_identifier(col.name)} {cls.column_type(col)}{extra}{null}"

@@ -22,19 +22,13 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from shipload.exceptions import SchemaError
-from shipload.schema.schema import LOAD_ID_COL, ROOT_ID_COL, ROW_ID_COL, VALID_FROM_COL, VALID_TO_COL, Schema, Table
+from shipload.schema.hints import scd2_column_names, upsert_keys
+from shipload.schema.schema import LOAD_ID_COL, ROOT_ID_COL, ROW_ID_COL, Schema, Table
 
 if TYPE_CHECKING:
     from shipload.destinations.sql.client import SqlJobClient
 
 DEDUP_COL = "_sl_dedup_rn"
-
-
-def scd2_columns(table: Table) -> tuple[str, str]:
-    names = (table.scd2 or {}).get("validity_column_names") or [VALID_FROM_COL, VALID_TO_COL]
-    if len(names) != 2:
-        raise SchemaError(f"table {table.name!r}: scd2 validity_column_names needs two names, got {names!r}")
-    return names[0], names[1]
 
 
 def load_time(load_id: str) -> dt.datetime:
@@ -165,9 +159,8 @@ class FollowupSql:
         return out + self.insert_children(root)
 
     def upsert(self, root: Table) -> list[str]:
+        upsert_keys(root)
         pk = self.keys(root, "primary_key")
-        if not pk:
-            raise SchemaError(f"table {root.name!r}: merge strategy 'upsert' needs a primary_key")
         target = self.final(root)
         names = self.names(root)
         dedup = self.deduplicated(root, pk)
@@ -196,7 +189,7 @@ class FollowupSql:
         ]
 
     def scd2(self, root: Table) -> list[str]:
-        valid_from, valid_to = scd2_columns(root)
+        valid_from, valid_to = scd2_column_names(root)
         target = self.final(root)
         staged = self.staged(root)
         cols = {c.name: c for c in root.complete_columns()}

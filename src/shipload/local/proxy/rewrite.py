@@ -44,7 +44,7 @@ COMPAT_FUNCTIONS = {
 RENAMED_FUNCTIONS = {"nvl": "coalesce"}
 #: Redshift system views emulated in the compat schema
 #: (svv_table_info, svv_tables, svv_columns, ... live in pg_catalog, as on Redshift: see catalog.sql)
-COMPAT_RELATIONS = {"stl_load_errors", "pg_table_def", "stl_query", "svl_qlog"}
+COMPAT_RELATIONS = {"stl_load_errors", "stv_slices", "pg_table_def", "stl_query", "svl_qlog"}
 #: Redshift-only session parameters, kept as custom settings so SET/SHOW/RESET work
 SESSION_PARAMETERS = {
     "enable_case_sensitive_identifier", "query_group", "wlm_query_slot_count", "analyze_threshold_percent",

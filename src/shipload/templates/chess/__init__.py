@@ -11,6 +11,7 @@ from shipload.helpers.http import HttpClient
 
 from . import helpers
 from .helpers import (
+    archive_key,
     archive_month,
     in_range,
     make_client,
@@ -94,7 +95,7 @@ def players_games(
     wanted: list[str] = []
     for urls in client.map(lambda u: _archives(client, u), players):
         for url in urls:
-            if url not in final and url not in wanted and in_range(archive_month(url), start_month, end_month):
+            if archive_key(url) not in final and url not in wanted and in_range(archive_month(url), start_month, end_month):
                 wanted.append(url)
     seen: set[str] = set()
     fetched = client.map(lambda url: (client.get_json(url, missing_ok=True) or {}).get("games") or [], wanted)
@@ -112,8 +113,8 @@ def players_games(
                     game[key] = unix_to_datetime(game[key])
             new.append(game)
         if month_closed(month, now):
-            final.add(url)
-            state["archives"].append(url)
+            final.add(archive_key(url))
+            state["archives"].append(archive_key(url))
         else:
             open_months[month] = sorted(loaded | {g.get("uuid") or g.get("url") for g in games})
         if new:

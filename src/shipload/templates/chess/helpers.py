@@ -43,6 +43,15 @@ def archive_month(url: str) -> str:
     return url.rstrip("/")[-7:]
 
 
+_ARCHIVE = re.compile(r"/player/([^/]+)/games/(\d{4}/\d{2})/?$")
+
+
+def archive_key(url: str) -> str:
+    """`username/YYYY/MM` of an archive URL: what the state remembers (not the URL, whose host may change)."""
+    m = _ARCHIVE.search(url)
+    return f"{m.group(1).lower()}/{m.group(2)}" if m else url
+
+
 def month_of(day: dt.datetime) -> str:
     return f"{day.year:04d}/{day.month:02d}"
 
