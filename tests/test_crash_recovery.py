@@ -134,7 +134,7 @@ def test_normalize_worker_killed_main_process_redoes_its_pages(destination: str,
     """The forked normalize worker is killed: the run itself finishes (its pages redone by the main
     process), every row once."""
     if scenario == "merge":
-        assert run_worker(None, target, scenario, 1).returncode == 0
+        assert run_worker(None, destination, scenario, 1).returncode == 0
     version = 2 if scenario == "merge" else 1
     run = run_worker("normalize.worker_page:1", destination, scenario, version)
     assert run.returncode == 0, run.stderr
