@@ -27,6 +27,7 @@ from shipload.pipeline.capability_checks import check_resources
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.identifiers import check_dataset_name
 from shipload.pipeline.load_info import LoadInfo
+from shipload.pipeline.lock import FolderLock, locked
 from shipload.pipeline.package_checks import checked_before
 from shipload.pipeline.schema_revert import revert_to_loaded_schemas
 from shipload.pipeline.trace import RunTrace
@@ -65,6 +66,7 @@ class Pipeline:
         if dev_mode:
             remove_tree(self.working_dir)
         self.storage = PipelineStorage(self.working_dir)
+        self._folder_lock = FolderLock(self.working_dir, pipeline_name)
         stored = from_tagged(read_json(self.working_dir / "state.json", None))
         self._is_new = stored is None
         self._synced = False  # state checked against the destination (once per Pipeline object)
@@ -189,6 +191,7 @@ class Pipeline:
         return schema_name or self.default_schema_name, resources, source_hints
 
     # -- steps ----------------------------------------------------------------------------------------
+    @locked
     def extract(self, data: Any, **hints: Any) -> str | None:
         self._recover()
         try:
@@ -238,6 +241,7 @@ class Pipeline:
 
         return choose
 
+    @locked
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
         dialect = self.destination.capabilities.sql_dialect
@@ -300,6 +304,7 @@ class Pipeline:
         os.replace(extracted, failed / extracted.name)
         (failed / extracted.name / "error.txt").write_text(str(exc), encoding="utf-8")
 
+    @locked
     def load(self) -> LoadInfo:
         self._recover()
         started = time.time()
@@ -359,6 +364,7 @@ class Pipeline:
     def _recover(self) -> None:
         self.storage.clean_incomplete()
 
+    @locked
     def run(
         self,
         data: Any = None,

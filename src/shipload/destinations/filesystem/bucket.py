@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from shipload.destinations.filesystem.config import AwsCredentials
 from shipload.exceptions import ConfigError, DestinationTerminalError, DestinationTransientError
+from shipload.utils.redact import redact_in_logs
 
 
 @dataclass(frozen=True, repr=False)
@@ -162,6 +163,10 @@ class S3Bucket(Bucket):
             except ImportError:
                 raise ConfigError("s3:// buckets need boto3: pip install 'shipload[s3]'") from None
             self._session = boto3.session.Session(**self.credentials.session_kwargs())
+            found = self._session.get_credentials()  # configured, or from the AWS chain (a role's STS token)
+            frozen = found.get_frozen_credentials() if found is not None else None
+            redact_in_logs(self.credentials.aws_secret_access_key, self.credentials.aws_session_token,
+                           getattr(frozen, "secret_key", None), getattr(frozen, "token", None))
         return self._session
 
     @property

@@ -22,10 +22,18 @@ class ErrorClasses:
     terminal_connect_messages: tuple[str, ...] = ()
 
 
+#: another session created the same table or schema first (two pipelines starting on one dataset):
+#: "already exists" by name, or the catalog's unique index tripped mid-create. A retry reflects again
+#: and finds it. The DDL runs in a transaction that rolled back, so nothing is half-made.
+CONCURRENT_CREATE_SQLSTATES = ("42P07", "42P06")
+CONCURRENT_CREATE_MESSAGES = ('"pg_type_typname_nsp_index"', '"pg_namespace_nspname_index"',
+                              '"pg_class_relname_nsp_index"')
+
 POSTGRES_ERRORS = ErrorClasses(
     # connection problems, serialization failures and deadlocks, statement timeouts/cancels,
     # server shutting down or starting, out of resources (disk, memory, connections)
-    transient_sqlstates=("08", "40001", "40P01", "57014", "57P01", "57P02", "57P03", "53"),
+    transient_sqlstates=("08", "40001", "40P01", "57014", "57P01", "57P02", "57P03", "53", *CONCURRENT_CREATE_SQLSTATES),
+    transient_messages=CONCURRENT_CREATE_MESSAGES,
     terminal_connect_messages=("authentication failed", "does not exist", "no pg_hba.conf entry",
                                "invalid sslmode", "invalid connection option", "permission denied"),
 )

@@ -40,7 +40,8 @@ CAPABILITIES = Capabilities(
 )
 
 #: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
-REDSHIFT_ERRORS = dataclasses.replace(POSTGRES_ERRORS, transient_messages=("serializable isolation violation",))
+REDSHIFT_ERRORS = dataclasses.replace(
+    POSTGRES_ERRORS, transient_messages=(*POSTGRES_ERRORS.transient_messages, "serializable isolation violation"))
 
 #: Redshift sends SUPER values as JSON text under type OID 4000 (psycopg2 would hand back a str)
 SUPER_OID = 4000
