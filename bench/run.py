@@ -285,9 +285,9 @@ def main() -> None:
     stamp = (f"Measured {report['when']} on {report['machine']}, {args.runs} runs each (median, min–max), "
              f"one sitting of {report['minutes']} min.")
     complete = [g for g, members in GROUPS.items() if set(members) <= set(chosen)]
-    # a sitting of whole groups replaces their results file and README table; any other is printed only
-    (BENCH / "results" / ("latest.json" if "main" in complete or not complete else "staged.json")).write_text(
-        json.dumps(report, indent=2, default=str))
+    # a sitting of whole groups replaces their results file and README table; any other goes to partial.json
+    name = "latest.json" if "main" in complete else "staged.json" if complete else "partial.json"
+    (BENCH / "results" / name).write_text(json.dumps(report, indent=2, default=str))
     for group, members in GROUPS.items():
         part = {k: v for k, v in summary.items() if k.split("/")[0] in members}
         if not part:

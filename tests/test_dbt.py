@@ -210,6 +210,7 @@ def test_deps_seed_and_vars(package_dir: Path, tmp_path: Path) -> None:
     pipeline = chess_pipeline("duckdb")
     pipeline.run(sample_chess(games_per_month=1))
     runner = shipload.dbt.package(pipeline, package_dir)
+    assert runner.deps() == [] and (package_dir / "dbt_packages" / "chess_helpers").exists()
     seeds = runner.seed()
     assert [(s.name, s.status) for s in seeds] == [("result_codes", "success")]
     assert ("checkmated", "loss") in table_rows(pipeline, "result_codes", "result, outcome")
@@ -217,7 +218,6 @@ def test_deps_seed_and_vars(package_dir: Path, tmp_path: Path) -> None:
                                                             "destination_dataset_name": "marts"}
     # models into another dataset, reading the pipeline's
     assert "uses_dependency" in {r.name for r in runner.run_all(destination_dataset_name="chess_marts")}
-    assert (package_dir / "dbt_packages" / "chess_helpers").exists()  # run_all ran dbt deps
     marts = shipload.pipeline("chess_dbt", destination="duckdb", dataset_name="chess_marts")
     assert sum(r[0] for r in table_rows(marts, "games_per_player_month", "games")) == 2 * 1 * 2  # months x games x sides
 

@@ -454,3 +454,32 @@ def test_staging_is_refused_where_it_cannot_work() -> None:
         shipload.pipeline("staged", destination="postgres", staging="filesystem")
     with pytest.raises(shipload.exceptions.ConfigError, match="the staging destination is 'filesystem'"):
         shipload.pipeline("staged", destination="redshift", staging="duckdb")
+
+
+def test_profile_from_the_shared_credentials_file(staged: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    creds = tmp_path / "credentials"
+    creds.write_text(f"[loader]\naws_access_key_id = {staged.access_key_id}\n"
+                     f"aws_secret_access_key = {staged.secret_access_key}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.delenv("DESTINATION__FILESYSTEM__CREDENTIALS__AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__CREDENTIALS__PROFILE_NAME", "loader")
+    p = shipload.pipeline("profile", destination="redshift", staging="filesystem", dataset_name="profile")
+    p.run(games(2), table_name="games")
+    assert table_rows(p, "games", "count(*)") == [(2,)]
+    assert all(f"aws_access_key_id={staged.access_key_id}" in s for s in copies(staged))
+
+
+def test_files_of_a_dropped_failed_load_go_with_the_next_successful_one(staged: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _first_load("dropped")
+    with monkeypatch.context() as m:
+        m.setenv("DESTINATION__REDSHIFT__STAGING_IAM_ROLE", "arn:aws:iam::1:role/nope")
+        with pytest.raises(shipload.PipelineStepFailed):
+            p.run([{"id": 1, "n": 1}], table_name="t")
+    failed = _staged_files(staged, "dropped")
+    assert failed
+    p.drop_pending_packages()
+    p.run([{"id": 2, "n": 2}], table_name="t")
+    assert table_rows(p, "t", "id", order_by="id") == [(0,), (2,)]
+    assert _staged_files(staged, "dropped") == []

@@ -390,3 +390,36 @@ def test_maxerror_skips_each_bad_row_and_reports_it(local_redshift: Any, schema:
         assert sorted(cur.fetchall()) == [(3, "id", 1207), (20, "name", 1204), (49, "id", 1213)]
         cur.execute(f"SELECT count(*), min(id), max(id) FROM {schema}.t")
         assert cur.fetchone() == (47, 1, 50)
+
+
+@pytest.mark.parametrize("option", ["auto", "auto ignorecase"], ids=["auto", "ignorecase"])
+def test_bulk_json_keeps_values(local_redshift: Any, schema: str, option: str) -> None:
+    # AWS: "COPY from JSON format" (copy-usage_notes-copy-from-json.html): 'auto' maps keys to column names,
+    # 'auto ignorecase' ignores their case; a missing key loads NULL; a number into VARCHAR keeps its text
+    info = local_redshift
+    docs = [
+        {"id": 1, "name": "quote \" ' \\ é", "ratio": 0.1, "flag": True, "at": "2024-01-02T03:04:05.123456+00:00",
+         "amount": "12.500000001", "doc": 5},
+        {"id": 2, "name": "", "ratio": 2, "flag": False, "at": "2024-01-02", "amount": "-1", "doc": None},
+        {"id": 3, "name": None, "at": None},
+    ]
+    labels = [{"id": 1, "label": 1.0}, {"id": 2, "label": 2.5}, {"id": 3, "label": "x"}]
+    if option == "auto ignorecase":
+        docs = [{k.upper(): v for k, v in d.items()} for d in docs]
+    url = put(info, f"{schema}/j.jsonl.gz", jsonl_gz(docs))
+    labels_url = put(info, f"{schema}/l.jsonl.gz", jsonl_gz(labels))
+    with closing(pg(info)) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {schema}.t (id BIGINT, name VARCHAR(30), ratio DOUBLE PRECISION, flag BOOLEAN, "
+                    "at TIMESTAMPTZ, amount NUMERIC(38,9), doc SUPER)")
+        cur.execute(f"COPY {schema}.t FROM '{url}' {creds(info)} JSON '{option}' GZIP")
+        assert cur.rowcount == 3
+        cur.execute(f"SELECT id, name, ratio, flag, extract(epoch FROM at), amount, doc FROM {schema}.t ORDER BY id")
+        assert cur.fetchall() == [  # SUPER arrives as Redshift's JSON text
+            (1, "quote \" ' \\ é", 0.1, True, Decimal("1704164645.123456"), Decimal("12.500000001"), "5"),
+            (2, "", 2.0, False, Decimal("1704153600"), Decimal("-1.000000000"), None),
+            (3, None, None, None, None, None, None),
+        ]
+        cur.execute(f"CREATE TABLE {schema}.l (id BIGINT, label VARCHAR(10))")
+        cur.execute(f"COPY {schema}.l FROM '{labels_url}' {creds(info)} JSON '{option}' GZIP")
+        cur.execute(f"SELECT label FROM {schema}.l ORDER BY id")
+        assert [r[0] for r in cur.fetchall()] == ["1.0", "2.5", "x"]

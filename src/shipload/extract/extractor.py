@@ -124,6 +124,113 @@ def read_pages(path: Path) -> Any:
                 return
 
 
+class _PackageWriter:
+    """The extracted package being written: pages and Arrow files per table, and each table's hints."""
+
+    def __init__(self, work: Path, naming: SnakeCaseNaming, source_hints: dict[str, Any]) -> None:
+        self.work, self.naming, self.source_hints = work, naming, source_hints
+        self.pages_dir, self.arrow_dir = work / "pages", work / "arrow"
+        self.pages_dir.mkdir()
+        self.arrow_dir.mkdir()
+        self.files: dict[str, _TableFile] = {}
+        self.hints: dict[str, dict[str, Any]] = {}
+        self.arrow_counts: dict[str, int] = defaultdict(int)
+
+    def table_for(self, res: Resource, item: Any) -> str:
+        """The (normalized) table an item of `res` goes to; records the table's hints once."""
+        tname = res.table_name
+        raw = tname(item) if callable(tname) else tname
+        table = self.naming.normalize_identifier(raw)
+        if table not in self.hints:
+            merged = {**self.source_hints, **res.hints}
+            merged.pop("table_name", None)
+            if "columns" in merged:
+                merged["columns"] = column_hints_as_dicts(merged["columns"])
+            self.hints[table] = {"resource": res.name, "hints": merged}
+        return table
+
+    def write(self, res: Resource, item: Any) -> None:
+        """An Arrow table/batch, or a list of items (grouped by table when the name is dynamic)."""
+        if _is_arrow(item):
+            table = self.table_for(res, None)
+            _write_arrow(self.arrow_dir / f"{table}.{new_file_id()}.arrow", item)
+            self.arrow_counts[table] += len(item)
+            progress.report("extract", table, rows=len(item), files=1)
+            return
+        if callable(res.table_name):
+            grouped: dict[str, list[Any]] = defaultdict(list)
+            for it in item:
+                grouped[self.table_for(res, it)].append(it)
+            groups: Any = grouped.items()
+        else:
+            groups = [(self.table_for(res, None), item)]
+        for table, items in groups:
+            tf = self.files.get(table)
+            if tf is None:
+                tf = self.files[table] = _TableFile(self.pages_dir, table)
+            tf.add(items)
+
+    def finish(self, resources: list[Resource]) -> dict[str, int]:
+        """Flush the pages; item counts per table."""
+        for tf in self.files.values():
+            tf.close()
+        for res in resources:  # a resource that yielded nothing still counts (replace empties its table)
+            if not callable(res.table_name):
+                self.table_for(res, None)
+        counts = {t: tf.items for t, tf in self.files.items()}
+        for t, n in self.arrow_counts.items():
+            counts[t] = counts.get(t, 0) + n
+        return counts
+
+
+class _ResourceTree:
+    """Selected resources with their parents: roots produce, transformers get their parent's items."""
+
+    def __init__(self, resources: list[Resource], resource_states: dict[str, Any], writer: _PackageWriter) -> None:
+        self.children: dict[str, list[Resource]] = defaultdict(list)
+        self.roots: dict[str, Resource] = {}
+        for res in resources:
+            node = res
+            while node.parent is not None:
+                if node not in self.children[node.parent.name]:
+                    self.children[node.parent.name].append(node)
+                node = node.parent
+            self.roots.setdefault(node.name, node)
+        self.selected = {r.name for r in resources}
+        self.prepared: dict[str, Any] = {}
+        self.states = resource_states
+        self.writer = writer
+
+    def run(self) -> None:
+        for root in self.roots.values():
+            for item, inc in root.produce(self.states.setdefault(root.name, {})):
+                self.feed(root, item, inc)
+
+    def feed(self, res: Resource, item: Any, inc: Incremental | None) -> None:
+        """Filter `item` by the incremental, write it if `res` is selected, pass it to the children."""
+        if _is_arrow(item):
+            if inc is not None:
+                item = inc.filter_arrow(item)
+            if not len(item):
+                return
+        else:
+            was_list = isinstance(item, list)
+            batch = item if was_list else [item]
+            if inc is not None:
+                batch = inc.filter_page(batch)
+            if not batch:
+                return
+            item = batch if was_list else batch[0]
+        if res.name in self.selected:
+            self.writer.write(res, item if isinstance(item, list) or _is_arrow(item) else [item])
+        for child in self.children.get(res.name, []):
+            cstate = self.states.setdefault(child.name, {})
+            if child.name not in self.prepared:
+                self.prepared[child.name] = child.prepare(cstate)
+            for out, cinc in child.transform(item, cstate, self.prepared[child.name]):
+                self.feed(child, out, cinc)
+
+
 class Extractor:
     def __init__(self, storage: PipelineStorage, naming: SnakeCaseNaming) -> None:
         self.storage = storage
@@ -144,105 +251,17 @@ class Extractor:
         the whole `pipeline_state` is stored in the package, committed with it by the rename."""
         load_id = new_load_id()
         work = self.storage.folder("extract", "new", load_id)
-        pages_dir = work / "pages"
-        arrow_dir = work / "arrow"
-        pages_dir.mkdir()
-        arrow_dir.mkdir()
-        files: dict[str, _TableFile] = {}
-        hints: dict[str, dict[str, Any]] = {}
-        arrow_counts: dict[str, int] = defaultdict(int)
-        resource_states = state.setdefault("resources", {})
-
-        def table_for(res: Resource, item: Any) -> str:
-            tname = res.table_name
-            raw = tname(item) if callable(tname) else tname
-            table = self.naming.normalize_identifier(raw)
-            if table not in hints:
-                merged = {**source_hints, **res.hints}
-                merged.pop("table_name", None)
-                if "columns" in merged:
-                    merged["columns"] = column_hints_as_dicts(merged["columns"])
-                hints[table] = {"resource": res.name, "hints": merged}
-            return table
-
-        def write(res: Resource, item: Any) -> None:
-            if _is_arrow(item):
-                table = table_for(res, None)
-                _write_arrow(arrow_dir / f"{table}.{new_file_id()}.arrow", item)
-                arrow_counts[table] += len(item)
-                progress.report("extract", table, rows=len(item), files=1)
-                return
-            batch = item
-            if callable(res.table_name):
-                grouped: dict[str, list[Any]] = defaultdict(list)
-                for it in batch:
-                    grouped[table_for(res, it)].append(it)
-                groups = grouped.items()
-            else:
-                groups = [(table_for(res, None), batch)]
-            for table, items in groups:
-                tf = files.get(table)
-                if tf is None:
-                    tf = files[table] = _TableFile(pages_dir, table)
-                tf.add(items)
-
-        children: dict[str, list[Resource]] = defaultdict(list)
-        roots: dict[str, Resource] = {}
-        for res in resources:
-            node = res
-            while node.parent is not None:
-                if node not in children[node.parent.name]:
-                    children[node.parent.name].append(node)
-                node = node.parent
-            roots.setdefault(node.name, node)
-        selected = {r.name for r in resources}
-        prepared: dict[str, Any] = {}
-
-        def feed(res: Resource, item: Any, inc: Incremental | None) -> None:
-            if _is_arrow(item):
-                if inc is not None:
-                    item = inc.filter_arrow(item)
-                if not len(item):
-                    return
-            else:
-                was_list = isinstance(item, list)
-                batch = item if was_list else [item]
-                if inc is not None:
-                    batch = inc.filter_page(batch)
-                if not batch:
-                    return
-                item = batch if was_list else batch[0]
-            if res.name in selected:
-                write(res, item if isinstance(item, list) or _is_arrow(item) else [item])
-            for child in children.get(res.name, []):
-                cstate = resource_states.setdefault(child.name, {})
-                if child.name not in prepared:
-                    prepared[child.name] = child.prepare(cstate)
-                for out, cinc in child.transform(item, cstate, prepared[child.name]):
-                    feed(child, out, cinc)
-
+        writer = _PackageWriter(work, self.naming, source_hints)
         with context.pipeline_state_context(state):
-            for root in roots.values():
-                rstate = resource_states.setdefault(root.name, {})
-                for item, inc in root.produce(rstate):
-                    feed(root, item, inc)
-        for tf in files.values():
-            tf.close()
-        for res in resources:  # a resource that yielded nothing still counts (replace empties its table)
-            if not callable(res.table_name):
-                table_for(res, None)
-
-        counts = {t: tf.items for t, tf in files.items()}
-        for t, n in arrow_counts.items():
-            counts[t] = counts.get(t, 0) + n
-        write_json(work / "hints.json", hints)
+            _ResourceTree(resources, state.setdefault("resources", {}), writer).run()
+        counts = writer.finish(resources)
+        write_json(work / "hints.json", writer.hints)
         write_json(work / "package_state.json", {
             "load_id": load_id, "schema_name": schema_name, "created_at": time.time(),
             "pipeline_state": to_tagged(pipeline_state if pipeline_state is not None else state), "item_counts": counts,
         })
-        fsync_dir(pages_dir)
-        target = self.storage.folder("extract", "extracted") / load_id
-        os.replace(work, target)
+        fsync_dir(writer.pages_dir)
+        os.replace(work, self.storage.folder("extract", "extracted") / load_id)
         return load_id, counts
 
 

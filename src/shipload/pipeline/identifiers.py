@@ -15,7 +15,7 @@ def check_dataset_name(dialect: Any, dataset_name: str, destination: str) -> Non
     """The dataset and its staging dataset must be identifiers the destination accepts."""
     if dialect is None:
         return
-    naming = SnakeCaseNaming(dialect.max_identifier_length)
+    naming = SnakeCaseNaming(dialect.max_identifier_length)  # case and length: the naming convention's
     for name in (dataset_name, dataset_name + STAGING_SUFFIX):
         try:
             naming.verbatim_identifier(name)
