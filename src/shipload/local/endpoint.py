@@ -281,6 +281,11 @@ class LocalEndpoint:
         state = orjson.loads(self.state_file.read_bytes())
         info = state["info"]
         stop_process(info["pids"]["proxy"], timeout=2)
+        deadline = time.time() + 10
+        while _listening(info["redshift_port"]):  # the old proxy's socket first: only ours may answer next
+            if time.time() > deadline:
+                raise LocalServiceError(f"port {info['redshift_port']} is still taken after stopping the proxy")
+            time.sleep(0.05)
         time.sleep(pause)
         info["pids"]["proxy"] = self._start_proxy(info["redshift_port"])
         self._write_state(state)

@@ -119,6 +119,9 @@ def stop_process(pid: int, timeout: float = 10.0) -> None:
             return
         time.sleep(0.1)
     _signal(pid, signal.SIGKILL)
+    deadline = time.time() + 5
+    while process_alive(pid) and time.time() < deadline:  # gone before the caller reuses its port
+        time.sleep(0.05)
 
 
 def _signal(pid: int, sig: int) -> bool:
