@@ -24,8 +24,9 @@ class ErrorClasses:
 
 #: another session created the same table or schema first (two pipelines starting on one dataset):
 #: "already exists" by name, or the catalog's unique index tripped mid-create. A retry reflects again
-#: and finds it. The DDL runs in a transaction that rolled back, so nothing is half-made.
-CONCURRENT_CREATE_SQLSTATES = ("42P07", "42P06")
+#: and finds it. The DDL runs in a transaction that rolled back, so nothing is half-made. 42710
+#: (duplicate object) is the table's row type created by the other session a moment earlier.
+CONCURRENT_CREATE_SQLSTATES = ("42P07", "42P06", "42710")
 CONCURRENT_CREATE_MESSAGES = ('"pg_type_typname_nsp_index"', '"pg_namespace_nspname_index"',
                               '"pg_class_relname_nsp_index"')
 
