@@ -145,7 +145,7 @@ class _StreamedPages:
                  writer: _PackageWriter) -> None:
         self.normalizer, self.schema, self.load_id, self.work = normalizer, schema, load_id, work
         self.spool, self.writer = spool, writer
-        self.sink: PageSink = normalizer.page_sink(schema, load_id, work / "new_jobs")
+        self._sink: PageSink | None = None
         self.parallel = normalizer.workers >= 2 and "fork" in multiprocessing.get_all_start_methods()
         self.worker: _Worker | None = None
         self.applied: set[str] = set()
@@ -170,6 +170,13 @@ class _StreamedPages:
         apply_hints(self.schema, table, entry["hints"], entry["resource"])
         self.applied.add(table)
         self.unsent_hints[table] = entry
+
+    @property
+    def sink(self) -> PageSink:
+        """Made at the first page, once the hints (detections among them) are applied."""
+        if self._sink is None:
+            self._sink = self.normalizer.page_sink(self.schema, self.load_id, self.work / "new_jobs")
+        return self._sink
 
     def _take(self, table: str, page: list[Any]) -> None:
         self.apply_hints(table)
