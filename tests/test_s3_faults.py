@@ -143,7 +143,8 @@ def stopped(gates: Gates, during: str) -> TcpGate:
     return gates.uploads if during == "upload" else gates.reads
 
 
-@pytest.mark.parametrize("file_format", ["parquet", "jsonl"])
+# the format changes the files and the COPY, not the steps: jsonl is the `slow` part
+@pytest.mark.parametrize("file_format", ["parquet", pytest.param("jsonl", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("during", ["upload", "copy"])
 def test_s3_stops_briefly_then_the_retry_loads_every_row_once(gates: Gates, redshift_db: Any, during: str,
                                                              file_format: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -180,6 +180,7 @@ def dbt_package(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow  # dbt starts in 10-14 s
 def test_dbt_files_leak_no_password_or_key(scan_user: Any, isolated: Path, monkeypatch: pytest.MonkeyPatch,
                                            caplog: pytest.LogCaptureFixture) -> None:
     """A staged load with forwarded keys, then one real dbt run (one model built, one failing): the
