@@ -9,7 +9,6 @@ import pytest
 import shipload
 from conftest import duck_columns, duck_rows
 from shipload.extract import extractor
-from shipload.pipeline import streaming
 
 N = 4 * extractor.PAGE_SIZE * 3  # several page files
 
@@ -65,8 +64,8 @@ class Unstorable:
 
 def _failure(name: str, workers: str, monkeypatch: pytest.MonkeyPatch) -> tuple[shipload.Pipeline, Exception]:
     monkeypatch.setenv("NORMALIZE__WORKERS", workers)
-    # page 5: the worker's in run()'s streamed groups (pipeline/streaming.py: pages 4-7 of 4-page groups)
-    bad = (streaming.PAGES_PER_GROUP + 1) * extractor.PAGE_SIZE + 5
+    # the second page group: the worker's in run()'s streamed split (pipeline/streaming.py)
+    bad = (extractor.PAGES_PER_FILE + 1) * extractor.PAGE_SIZE + 5
     data = [{"id": i, "v": Unstorable() if i == bad else i} for i in range(N)]
     p = shipload.pipeline(name, destination="duckdb")
     with pytest.raises(shipload.PipelineStepFailed) as err:

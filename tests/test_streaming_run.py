@@ -11,7 +11,6 @@ import pytest
 import shipload
 from conftest import duck_columns, duck_rows
 from shipload.extract import extractor
-from shipload.pipeline import streaming
 
 PAGES_PER_GROUP = 2
 N = extractor.PAGE_SIZE * PAGES_PER_GROUP * 5  # five page groups: the worker gets two
@@ -19,7 +18,7 @@ N = extractor.PAGE_SIZE * PAGES_PER_GROUP * 5  # five page groups: the worker ge
 
 @pytest.fixture(autouse=True)
 def small_groups(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(streaming, "PAGES_PER_GROUP", PAGES_PER_GROUP)
+    monkeypatch.setattr(extractor, "PAGES_PER_FILE", PAGES_PER_GROUP)
     monkeypatch.setenv("NORMALIZE__WORKERS", "2")
 
 

@@ -6,7 +6,7 @@ leaves only half-written folders, which the next run removes before it extracts 
 state (incremental cursors) travels in the package and is adopted only when the package is loaded,
 so the rerun extracts the same items again.
 
-Both cores stay in use: pages are handed out in groups of `PAGES_PER_GROUP`; even groups
+Both cores stay in use: pages are handed out in groups of `extractor.PAGES_PER_FILE`; even groups
 are normalized here, while extract runs, odd ones are pickled into spool files
 (``extract/new/<load_id>/spool``) that a forked worker normalizes with its own copy of the schema.
 As in the two-process normalize of an extracted package, the worker's schema is merged when it
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from shipload.exceptions import PipelineStepFailed, TerminalError
+from shipload.extract import extractor
 from shipload.extract.extractor import Extractor, _PackageWriter, _unstorable, read_pages
 from shipload.normalize.normalizer import Normalizer, PageSink, _add, _Part
 from shipload.normalize.schema_merge import merge_schema
@@ -45,9 +46,6 @@ from shipload.utils.ids import new_load_id
 
 log = logging.getLogger("shipload.normalize")
 
-#: pages are handed out in groups of this many (odd groups to the worker): small enough that the
-#: worker starts early (with groups of 20 pages it idled through the first 40% of the bench data)
-PAGES_PER_GROUP = 4
 
 
 def streaming_enabled() -> bool:
@@ -139,7 +137,7 @@ class _Worker:
 
 class _StreamedPages:
     """Takes each extracted page: applies its table's hints once, then normalizes it here or spools
-    it for the worker (alternating groups of PAGES_PER_GROUP pages)."""
+    it for the worker (alternating groups of extractor.PAGES_PER_FILE pages)."""
 
     def __init__(self, normalizer: Normalizer, schema: Schema, load_id: str, work: Path, spool: Path,
                  writer: _PackageWriter) -> None:
@@ -183,7 +181,7 @@ class _StreamedPages:
         if self.schema.tables[table].file_format == "sql":
             self.sql_pages[table].append(page)
             return
-        group, self.pages = self.pages // PAGES_PER_GROUP, self.pages + 1
+        group, self.pages = self.pages // extractor.PAGES_PER_FILE, self.pages + 1
         to_worker = self.parallel and group % 2 == 1 and (self.worker is None or self.worker.alive)
         if not to_worker:
             self._flush_spool()
@@ -227,7 +225,7 @@ class _StreamedPages:
                       and merge_schema(self.schema, Schema.from_dict(result[1], self.schema.naming.max_length)))
             if merged:
                 log.info("normalize: a second process normalized %d of %d page groups", len(self.spooled),
-                         (self.pages + PAGES_PER_GROUP - 1) // PAGES_PER_GROUP)
+                         (self.pages + extractor.PAGES_PER_FILE - 1) // extractor.PAGES_PER_FILE)
                 for path in (self.work / "worker").iterdir():
                     os.replace(path, self.work / "new_jobs" / path.name)
                 _add(part, result[2], set(result[3]))
