@@ -30,6 +30,8 @@ def arrow_row_ids(n: int) -> pa.Array:
     """`n` unique 16-character row ids: a random prefix shared by the batch and a base64 row counter.
 
     Built with bytes operations only; the shared prefix keeps them cheap to compress and store."""
+    if n <= 0:
+        return pa.array([], pa.string())
     if n > 64 ** _ID_COUNTER:
         return pa.concat_arrays([arrow_row_ids(64 ** _ID_COUNTER), arrow_row_ids(n - 64 ** _ID_COUNTER)])
     prefix = os.urandom(_ID_WIDTH - _ID_COUNTER).translate(_ID_CHARS)
