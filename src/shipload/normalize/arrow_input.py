@@ -41,7 +41,7 @@ def arrow_row_ids(n: int) -> pa.Array:
     for digit in range(_ID_COUNTER):  # digit 0 is the last character
         step = 64 ** digit
         symbols = _ID_ALPHABET[: -(-n // step)]  # only the symbols this many rows reach
-        cycle = b"".join(bytes([c]) * step for c in symbols)
+        cycle = b"".join(bytes([c]) * min(step, n) for c in symbols)
         column = (cycle * -(-n // len(cycle)))[:n]
         buf[_ID_WIDTH - 1 - digit :: _ID_WIDTH] = column
     fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(_ID_WIDTH), n, [None, pa.py_buffer(bytes(buf))])
