@@ -111,3 +111,13 @@ def test_staged_parquet_sizes_text_from_arrow_byte_lengths(redshift_db: Any, mon
           loader_file_format="parquet")  # 2000 bytes: the column widens in place
     assert _varchar_sizes(p, "t")["name"] == 4096
     assert table_rows(p, "t", "length(name)", where="id = 3") == [(1000,)]
+
+
+def test_fixed_size_lists_are_json_and_bad_dataframes_are_refused_naming_the_column() -> None:
+    pd = pytest.importorskip("pandas")
+    p = shipload.pipeline("odd", destination="duckdb", dataset_name="odd")
+    p.run(pa.table({"id": [1], "xy": pa.array([[1.5, 2.0]], pa.list_(pa.float64(), 2))}), table_name="points")
+    assert [json.loads(v) for (v,) in table_rows(p, "points", "xy::VARCHAR")] == [[1.5, 2.0]]
+    bad = pd.DataFrame({"id": [1, 2], "mixed": [1, "two"]})
+    with pytest.raises(shipload.PipelineStepFailed, match=r"resource 'mixed_frame'.*mixed"):
+        p.run(shipload.resource(iter([bad]), name="mixed_frame"))

@@ -55,11 +55,12 @@ def flatten_structs(data: pa.Table, naming: SnakeCaseNaming, table_name: str) ->
 
     def add(name: str, column: pa.ChunkedArray) -> None:
         if pa.types.is_struct(column.type) and column.type.num_fields:
+            # a null struct makes its children null (flatten merges the parent's validity)
+            children = [c.flatten() for c in column.chunks]
             for i in range(column.type.num_fields):
-                child = column.type.field(i).name
-                # a null struct makes its children null (flatten merges the parent's validity)
-                add(naming.normalize_path(name, naming.normalize_identifier(child)),
-                    pa.chunked_array([c.flatten()[i] for c in column.chunks], column.type.field(i).type))
+                field = column.type.field(i)
+                add(naming.normalize_path(name, naming.normalize_identifier(field.name)),
+                    pa.chunked_array([parts[i] for parts in children], field.type))
             return
         names.append(name)
         arrays.append(column)
