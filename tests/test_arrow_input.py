@@ -121,3 +121,16 @@ def test_fixed_size_lists_are_json_and_bad_dataframes_are_refused_naming_the_col
     bad = pd.DataFrame({"id": [1, 2], "mixed": [1, "two"]})
     with pytest.raises(shipload.PipelineStepFailed, match=r"resource 'mixed_frame'.*mixed"):
         p.run(shipload.resource(iter([bad]), name="mixed_frame"))
+
+
+def test_arrow_values_that_cannot_be_stored_are_refused_naming_table_and_column_then_fixed_data_loads() -> None:
+    p = shipload.pipeline("refused", destination="duckdb", dataset_name="refused")
+    nanos = pa.table({"id": [1], "at": pa.array([1_700_000_000_123_456_789], pa.timestamp("ns", tz="UTC"))})
+    with pytest.raises(shipload.PipelineStepFailed, match=r"table 'events', column 'at'.*timestamp.*lose data"):
+        p.run(nanos, table_name="events")
+    with p.sql_client() as client:
+        assert "events" not in client.reflect(["events"])
+    p.drop_pending_packages()
+    fixed = pa.table({"id": [1], "at": pa.array([1_700_000_000_123_456], pa.timestamp("us", tz="UTC"))})
+    p.run(fixed, table_name="events")
+    assert table_rows(p, "events", "id, \"at\"") == [(1, dt.datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=dt.UTC))]
