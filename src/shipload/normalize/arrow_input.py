@@ -23,6 +23,8 @@ from shipload.writers.base import WriterPool
 
 _ID_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ID_CHARS = bytes(_ID_ALPHABET[b & 63] for b in range(256))
+#: rows of one Arrow file normalized at a time
+SLICE_ROWS = 500_000
 _ID_WIDTH, _ID_COUNTER = 16, 5  # 11 random characters per batch (66 bits), then a 5-character row counter
 
 
@@ -44,7 +46,7 @@ def arrow_row_ids(n: int) -> pa.Array:
         cycle = b"".join(bytes([c]) * min(step, n) for c in symbols)
         column = (cycle * -(-n // len(cycle)))[:n]
         buf[_ID_WIDTH - 1 - digit :: _ID_WIDTH] = column
-    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(_ID_WIDTH), n, [None, pa.py_buffer(bytes(buf))])
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(_ID_WIDTH), n, [None, pa.py_buffer(buf)])
     return fixed.cast(pa.binary()).cast(pa.string())
 
 
@@ -88,6 +90,11 @@ class ArrowNormalizer:
         table_name = path.name.split(".", 1)[0]
         with pa.memory_map(str(path)) as source:
             data = pa.ipc.open_file(source).read_all()
+            # a big table in slices (zero-copy views of the mapped file): memory stays per slice
+            for start in range(0, max(len(data), 1), SLICE_ROWS):
+                self._normalize_slice(table_name, data.slice(start, SLICE_ROWS), pool)
+
+    def _normalize_slice(self, table_name: str, data: pa.Table, pool: WriterPool) -> None:
         data = flatten_structs(data, self.schema.naming, table_name)
         n = len(data)
         table = self.pages.ensure_table(table_name, None)
