@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 try:
@@ -47,3 +49,10 @@ def gunzip(data: bytes) -> bytes:
 
     Raises OSError (not gzip data, bad CRC) or EOFError (truncated), as `gzip.decompress` does."""
     return _igzip.decompress(data) if _igzip is not None else gzip.decompress(data)
+
+
+def gzip_lines(path: Path) -> Iterator[bytes]:
+    """The lines of a gzip file (newline kept), read in a stream."""
+    opener = _igzip.open if _igzip is not None else gzip.open
+    with opener(path, "rb") as fh:
+        yield from fh
