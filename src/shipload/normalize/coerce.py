@@ -25,7 +25,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    Context,
+    Decimal,
+    DecimalException,
+    Inexact,
+    InvalidOperation,
+    Rounded,
+    localcontext,
+)
 from typing import Any
 
 from shipload.schema.detections import parse_iso_timestamp
@@ -153,6 +163,28 @@ def fit_decimal(v: Any, precision: int, scale: int) -> Decimal:
     return v
 
 
+def decimals_fit_as_they_are(values: list[Decimal], precision: int, scale: int) -> bool:
+    """True when `fit_decimal` would return every one of `values` (Decimals, no None) unchanged.
+
+    Checked per page, not per value: the largest `adjusted()` bounds the integral digits, and an
+    exact sum (an inexact or rounded one, a NaN or an infinity answers False) has the smallest
+    exponent of its terms, which bounds the fractional digits. False only means "look at each"."""
+    if not values:
+        return True
+    exact = Context(prec=precision + 20, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Inexact, Rounded])
+    try:
+        with localcontext(exact):
+            if max(map(Decimal.adjusted, values)) >= precision - scale:
+                return False
+            total = sum(values, Decimal(0))
+    except DecimalException:
+        return False
+    if not total.is_finite():
+        return False
+    exponent = total.as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -scale
+
+
 def variant_of(value: Any) -> tuple[str, Any]:
     """(data type, stored value) of the variant column a misfit value goes to.
 
@@ -182,11 +214,14 @@ def coerce_column(values: list[Any], col: Column) -> tuple[list[Any], dict[int, 
     if data_type == "json":
         return values, misfits
     present = set(map(type, values))
+    nulls = type(None) in present
     present.discard(type(None))
     native = NATIVE.get(data_type, ())
     if data_type in ("decimal", "wei"):
         p = col.precision or 38
         s = col.scale if col.scale is not None else (9 if data_type == "decimal" else 0)
+        if present <= {Decimal} and decimals_fit_as_they_are([v for v in values if v is not None] if nulls else values, p, s):
+            return values, misfits
         for i, v in enumerate(values):
             if v is None:
                 continue

@@ -1,24 +1,23 @@
 """JSON lines load files (gzip, since they are made to travel): one object per row, nulls kept.
 
 Values: Decimal as a string, bytes as hex, datetimes as ISO 8601 (UTC offset for aware ones),
-json columns as nested JSON. Compression runs on a background thread (zlib releases the GIL), so
-serializing the next page and compressing the last one overlap on a second core; option
-`jsonl_compression_level` (default 1, 0 for plain files)."""
+json columns as nested JSON. Compression (ISA-L at levels 1-3, zlib above: utils/gzip_stream.py)
+runs on a background thread that releases the GIL, so serializing the next page and compressing the
+last one overlap on a second core; option `jsonl_compression_level` (default 1, 0 for plain files)."""
 
 from __future__ import annotations
 
 import os
 import queue
 import threading
-import zlib
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from shipload.utils.gzip_stream import gzip_compressor
 from shipload.writers.base import Columns, FileWriter
 
-_GZIP_WBITS = 31  # zlib stream with a gzip header and trailer
 _PENDING_CHUNKS = 4
 
 
@@ -36,7 +35,7 @@ class _Compressor(threading.Thread):
     def __init__(self, raw: Any, level: int) -> None:
         super().__init__(daemon=True)
         self.raw = raw
-        self.deflate = zlib.compressobj(level, zlib.DEFLATED, _GZIP_WBITS)
+        self.deflate = gzip_compressor(level)
         self.chunks: queue.Queue[bytes | None] = queue.Queue(_PENDING_CHUNKS)
         self.error: BaseException | None = None
         self.start()
@@ -67,6 +66,8 @@ class JsonlWriter(FileWriter):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         level = int(self.options.get("jsonl_compression_level", os.environ.get("SHIPLOAD_JSONL_LEVEL", 1)))
+        if not 0 <= level <= 9:
+            raise ValueError(f"jsonl_compression_level must be 0 (plain files) to 9, got {level}")
         self._raw = open(self.path, "wb")
         self._compressor = _Compressor(self._raw, level) if level else None
         self._names = [c.name for c in self.columns]

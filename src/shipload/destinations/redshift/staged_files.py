@@ -10,7 +10,6 @@ cannot carry are refused here, naming table and column."""
 from __future__ import annotations
 
 import os
-import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from shipload.exceptions import TerminalError
 from shipload.packages.storage import JobFileName
 from shipload.schema.schema import Column, Schema, Table
 from shipload.utils.files import write_json
+from shipload.utils.gzip_stream import gzip_compressor, gzip_decompressor
 from shipload.utils.ids import new_file_id
 
 STAGED_FOLDER = "staged_files"
@@ -91,7 +91,7 @@ def resplit_jsonl(folder: Path, table: str, entries: list[dict[str, Any]], count
         name = JobFileName(table, new_file_id(), 0, "jsonl").name
         outputs.append({"name": name, "rows": 0, "bytes": 0})
         out = open(folder / name, "wb")
-        deflate = zlib.compressobj(1, zlib.DEFLATED, 31)
+        deflate = gzip_compressor(1)
         written = rows = 0
 
     def close() -> None:
@@ -115,10 +115,9 @@ def resplit_jsonl(folder: Path, table: str, entries: list[dict[str, Any]], count
 
 
 def _gzip_lines(path: Path) -> Any:
-    import gzip
+    from shipload.utils.gzip_stream import gzip_lines
 
-    with gzip.open(path, "rb") as fh:
-        yield from fh
+    yield from gzip_lines(path)
 
 
 def stage_package(work: Path, schema: Schema, resize: Any = None) -> None:
@@ -202,7 +201,7 @@ def json_type() -> Any:
 def count_jsonl_rows(path: Path) -> tuple[int, int]:
     """(rows, uncompressed bytes) of a gzip JSON lines file: one row per newline."""
     count = raw = 0
-    inflate = zlib.decompressobj(31)
+    inflate = gzip_decompressor()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             data = inflate.decompress(chunk)

@@ -15,7 +15,6 @@ by row, to find the failing line and column for `stl_load_errors` and to honour 
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import uuid
@@ -29,6 +28,7 @@ import orjson
 
 from shipload.local.proxy.rewrite import COMPAT, Emulated
 from shipload.local.proxy.sqltokens import Token, quote_literal, render, significant, string_value
+from shipload.utils.gzip_stream import gunzip
 
 IGNORED_OPTIONS = {"STATUPDATE", "COMPUPDATE", "ACCEPTINVCHARS", "EMPTYASNULL", "BLANKSASNULL", "EXPLICIT_IDS",
                    "ROUNDEC", "ACCEPTANYDATE", "TRIMBLANKS", "NULL", "ON", "OFF", "TRUE", "FALSE"}
@@ -334,8 +334,8 @@ class S3Reader:
 def decompress(cmd: CopyCommand, data: bytes, url: str) -> bytes:
     if cmd.gzip:
         try:
-            return gzip.decompress(data)
-        except OSError:
+            return gunzip(data)
+        except (OSError, EOFError):
             raise Emulated(f"gzip: {url}: invalid compressed data--format violated", "XX000") from None
     if data[:2] == b"\x1f\x8b" and cmd.format == "JSON":
         raise Emulated(f"Invalid JSON in {url}: the object is gzip-compressed; add GZIP", "XX000")

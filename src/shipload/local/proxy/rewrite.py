@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from shipload.local.proxy.lateral import resolve_lateral_aliases
 from shipload.local.proxy.longnames import LongNames
 from shipload.local.proxy.partiql import unnest_super_arrays
+from shipload.local.proxy.plain_insert import plain_values
 from shipload.local.proxy.sqltokens import (
     Token,
     quote_ident,
@@ -604,7 +605,7 @@ def _split_commas(tokens: list[Token]) -> list[list[Token]]:
     return parts
 
 
-#: words that make a statement need rewriting; an INSERT without any of them passes unchanged
+#: words that make the head of an INSERT (before VALUES) need the full rewrite
 #: (substring tests on the lower-cased text: a false hit only means the slow, exact path)
 _REWRITE_WORDS = tuple(sorted(
     COMPAT_FUNCTIONS | set(RENAMED_FUNCTIONS) | COMPAT_RELATIONS
@@ -639,15 +640,18 @@ def rewrite_sql(sql: str, session: Session | None = None) -> list[Statement]:
 
     rewriter = Rewriter(session)
     plain = _PLAIN_INSERT.match(sql[:262144])
-    if plain and not _needs_rewrite(sql):
+    if plain and not _needs_rewrite(sql[: plain.end("head")]):
         # fast path for big multi-row INSERTs (16 MB statements): only the head (table and column
-        # names) is tokenized, for case folding and long names; the values pass unchanged
-        end = plain.end("head")
-        try:
-            head = render(rewriter.identifiers(tokenize(sql[:end])))
-        except Emulated as exc:
-            return [Statement(error_sql(exc.message, exc.code), sql.strip(), "error")]
-        return [Statement(head + sql[end:], sql.strip())]
+        # names) is tokenized, for case folding and long names; a VALUES list of literals passes
+        # unchanged (plain_insert.py)
+        values = plain_values(sql[plain.end() :])
+        if values is not None:
+            end = plain.end("head")
+            try:
+                head = render(rewriter.identifiers(tokenize(sql[:end])))
+            except Emulated as exc:
+                return [Statement(error_sql(exc.message, exc.code), sql.strip(), "error")]
+            return [Statement(head + sql[end : plain.end()] + values, sql.strip())]
     return [rewriter.rewrite(stmt) for stmt in split_statements(tokenize(sql))]
 
 
