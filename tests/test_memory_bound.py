@@ -74,3 +74,55 @@ def test_postgres_insert_values_memory_does_not_grow_with_data_size(postgres_db:
             assert cur.fetchone() == (SMALL + BIG, BIG)
     finally:
         conn.close()
+
+
+def test_duckdb_memory_limit_and_threads_reach_the_load_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shipload
+    from shipload.destinations.duckdb.client import DEFAULT_MEMORY_LIMIT
+
+    pipeline = shipload.pipeline("limits", destination="duckdb", dataset_name="d")
+    client = pipeline.destination.client("limits", "d")
+    client.open()
+    try:
+        default = client.execute("SELECT current_setting('memory_limit')")[0][0]
+    finally:
+        client.close()
+    monkeypatch.setenv("DESTINATION__DUCKDB__MEMORY_LIMIT", "48MB")
+    monkeypatch.setenv("DESTINATION__DUCKDB__THREADS", "1")
+    client = pipeline.destination.client("limits", "d")
+    client.open()
+    try:
+        assert client.execute("SELECT current_setting('memory_limit'), current_setting('threads')")[0] == (
+            "45.7 MiB", 1)  # DuckDB shows 48 MB in MiB
+    finally:
+        client.close()
+    assert DEFAULT_MEMORY_LIMIT == "128MB" and default == "122.0 MiB"
+
+
+def test_duckdb_memory_limit_refuses_a_value_that_is_not_a_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shipload
+    from shipload.exceptions import PipelineStepFailed
+
+    monkeypatch.setenv("DESTINATION__DUCKDB__MEMORY_LIMIT", "lots'; DROP TABLE x; --")
+    pipeline = shipload.pipeline("limits", destination="duckdb", dataset_name="d")
+    with pytest.raises(PipelineStepFailed, match=r"destination\.duckdb\.memory_limit must be a size like '256MB'"):
+        pipeline.run([{"id": 1}], table_name="t")
+    monkeypatch.setenv("DESTINATION__DUCKDB__MEMORY_LIMIT", "64MB")  # fixed: the rerun loads
+    pipeline.run([{"id": 1}], table_name="t")
+
+
+def test_duckdb_out_of_memory_names_the_setting_and_a_rerun_with_more_loads_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shipload
+    from conftest import duck_rows
+    from shipload.exceptions import PipelineStepFailed
+
+    rows = [{"id": i, "text": f"{i:06d}" * 400} for i in range(5000)]
+    monkeypatch.setenv("DESTINATION__DUCKDB__MEMORY_LIMIT", "2MB")
+    pipeline = shipload.pipeline("oom", destination="duckdb", dataset_name="d")
+    with pytest.raises(PipelineStepFailed, match=r"memory_limit 2MB: raise \[destination\.duckdb\] memory_limit"):
+        pipeline.run(rows, table_name="t")
+    monkeypatch.setenv("DESTINATION__DUCKDB__MEMORY_LIMIT", "256MB")
+    pipeline.load()
+    assert duck_rows(pipeline, "SELECT count(*), count(DISTINCT id) FROM d.t") == [(5000, 5000)]
