@@ -1,8 +1,9 @@
 """Secret scan: real loads with distinctive secrets (a database password, AWS keys forwarded to COPY,
 an STS session token), successful and failing, then every place a secret could leak is searched:
 logs at every level, exception messages and tracebacks, repr of config and client objects, the
-trace file, load packages and everything else in the pipeline's working folder, and the local
-endpoint's statement log and proxy log."""
+trace file, load packages and everything else in the pipeline's working folder (dbt's profiles,
+logs and target files after a real dbt run included), the local endpoint's statement log and proxy
+log, and the logs of the S3 outage gates (tests/test_s3_faults.py) after an outage during COPY."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ import psycopg2
 import pytest
 
 import shipload
+import shipload.dbt
 from conftest import PG_PASSWORD
+from shipload.utils.faults import on_point
+from test_s3_faults import Gates, Once, gates, s3_gates  # noqa: F401 (fixtures)
 
 RS_USER = "scanuser"
 RS_PASSWORD = "Rs-Scan-Pw-7f3c9e1b"
@@ -162,4 +166,70 @@ def test_staged_loads_leak_no_key_token_or_password(scan_user: Any, isolated: Pa
     places["logs (DEBUG)"] = caplog.text
     places.update(texts_under(isolated / "pipelines"))
     places.update(endpoint_logs(scan_user))
+    assert_no_secret([RS_PASSWORD, scan_user.secret_access_key], places)
+
+
+def dbt_package(folder: Path) -> Path:
+    """A dbt project of two models over the loaded table: one builds, one fails (no such table)."""
+    (folder / "models").mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text('name: scan_dbt\nversion: "1.0.0"\nconfig-version: 2\nprofile: scan\n'
+                                            'model-paths: ["models"]\n')
+    (folder / "models" / "item_count.sql").write_text(
+        "select count(*) as n from {{ var('source_dataset_name') }}.items\n")
+    (folder / "models" / "broken.sql").write_text("select * from {{ var('source_dataset_name') }}.no_such_table\n")
+    return folder
+
+
+@pytest.mark.slow  # dbt starts in 10-14 s
+def test_dbt_files_leak_no_password_or_key(scan_user: Any, isolated: Path, monkeypatch: pytest.MonkeyPatch,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A staged load with forwarded keys, then one real dbt run (one model built, one failing): the
+    profiles, logs and target files dbt wrote, the failure, the logs and the statement log hold no
+    password or key."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__FORWARD_STAGING_CREDENTIALS", "true")
+    p = shipload.pipeline("scan_dbt", destination="redshift", staging="filesystem")
+    p.run(rows(), table_name="items")
+    runner = shipload.dbt.package(p, dbt_package(isolated / "scan_dbt"))
+    with pytest.raises(shipload.dbt.DbtCommandFailed) as failed:
+        runner.run_all(run_params=())
+    assert "no_such_table" in str(failed.value)
+    assert {r.name: r.status for r in failed.value.results}["item_count"] == "success"
+    with p.sql_client() as c:
+        assert c.query(f"SELECT n FROM {c.table('item_count')}")[1] == [(50,)]
+    work = Path(p.working_dir) / "dbt"
+    dbt_files = texts_under(work)
+    written = {Path(k).relative_to(work).parts[1] for k in dbt_files}
+    assert {"profiles", "target", "logs"} <= written, written  # dbt did write its files there
+    assert any(k.endswith("dbt.log") and v for k, v in dbt_files.items())
+    places = {**failure_texts(failed.value), "repr(runner)": repr(runner), "repr(profile)": repr(runner.profile),
+              "logs (DEBUG)": caplog.text, **texts_under(isolated), **endpoint_logs(scan_user)}
+    assert_no_secret([RS_PASSWORD, scan_user.secret_access_key], places)
+
+
+def test_s3_outage_during_copy_leaks_no_key_or_password(scan_user: Any, gates: Gates, isolated: Path,  # noqa: F811
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """The S3 server stops while COPY reads the bucket (keys forwarded in the COPY) and stays down
+    past the retries; then it is back and a rerun loads. The retry warnings, the failure, the gate
+    logs, the statement and proxy logs and the pipeline folder hold no secret."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("DESTINATION__REDSHIFT__FORWARD_STAGING_CREDENTIALS", "true")
+    monkeypatch.setenv("LOAD__MAX_RETRIES", "1")
+    monkeypatch.setenv("DESTINATION__FILESYSTEM__BUCKET_URL",
+                       f"s3://{scan_user.bucket}/{os.environ['DESTINATION__REDSHIFT__CREDENTIALS__DATABASE']}")
+    p = shipload.pipeline("scan_outage", destination="redshift", staging="filesystem")
+    stop = Once(gates.reads.down)
+    with on_point("staging.uploaded", stop), pytest.raises(Exception) as failed:
+        p.run(rows(), table_name="items", loader_file_format="parquet")
+    assert "S3CurlException" in str(failed.value)
+    gates.up()
+    p.run()
+    with p.sql_client() as c:
+        assert c.query(f"SELECT count(*) FROM {c.table('items')}")[1] == [(50,)]
+    gate_logs = {str(path): path.read_text("utf-8") for path in gates.logs()}
+    assert any("down" in text for text in gate_logs.values())
+    places = {**failure_texts(failed.value), "logs (DEBUG)": caplog.text, **gate_logs,
+              **texts_under(isolated / "pipelines"), **endpoint_logs(scan_user)}
+    assert "retry 1 of 1" in caplog.text
     assert_no_secret([RS_PASSWORD, scan_user.secret_access_key], places)

@@ -174,7 +174,11 @@ class S3Bucket(Bucket):
         if self._client is None:
             from botocore.config import Config
 
-            config = Config(retries={"max_attempts": 5, "mode": "standard"},
+            # botocore's own retries of one request (its AWS_MAX_ATTEMPTS / AWS_RETRY_MODE honoured); a
+            # request that still fails is a transient error: the loader's RetryPolicy retries the job
+            retries = {"max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or 5),
+                       "mode": os.environ.get("AWS_RETRY_MODE") or "standard"}
+            config = Config(retries=retries,
                             max_pool_connections=max(10, self.max_parallel * 2),
                             s3={"addressing_style": "path"} if self.credentials.endpoint_url else {})
             self._client = self.session.client("s3", endpoint_url=self.credentials.endpoint_url or None,

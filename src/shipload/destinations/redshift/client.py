@@ -14,6 +14,7 @@ from shipload.destinations.postgres.errors import POSTGRES_ERRORS
 from shipload.destinations.postgres.transport import Psycopg2Transport
 from shipload.destinations.redshift.adapter import UNALTERABLE_ENCODINGS, table_design, unapplied_design
 from shipload.destinations.redshift.config import RedshiftCredentials, RedshiftSettings
+from shipload.destinations.redshift.copy_sql import S3_READ_TRANSIENT_MESSAGES
 from shipload.destinations.redshift.dialect import RedshiftDialect
 from shipload.destinations.redshift.followup import RedshiftFollowupSql
 from shipload.destinations.redshift.schema_check import check_schema
@@ -39,9 +40,11 @@ CAPABILITIES = Capabilities(
     schema_check=check_schema,
 )
 
-#: Redshift's error 1023 (a conflict between concurrent transactions) comes as XX000: retry it
+#: Redshift's error 1023 (a conflict between concurrent transactions) and a COPY that could not reach
+#: S3 come as XX000: retry them
 REDSHIFT_ERRORS = dataclasses.replace(
-    POSTGRES_ERRORS, transient_messages=(*POSTGRES_ERRORS.transient_messages, "serializable isolation violation"))
+    POSTGRES_ERRORS, transient_messages=(*POSTGRES_ERRORS.transient_messages, "serializable isolation violation",
+                                         *S3_READ_TRANSIENT_MESSAGES))
 
 #: Redshift sends SUPER values as JSON text under type OID 4000 (psycopg2 would hand back a str)
 SUPER_OID = 4000

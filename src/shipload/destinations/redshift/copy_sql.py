@@ -25,6 +25,12 @@ FORMAT_OPTIONS: dict[str, list[str]] = {
 }
 #: columnar formats cannot be loaded from a bucket in another region
 CROSS_REGION_FORMATS = ("jsonl",)
+#: a COPY that could not read the bucket for a reason a later attempt may not meet (XX000, like every
+#: COPY error, so told apart by message): S3 unreachable (Redshift's S3 client reports
+#: `S3CurlException: ..., CurlError <n>, ..., CanRetry 1`), or S3 answered 500/503 (InternalError,
+#: ServiceUnavailable, SlowDown, RequestTimeout). Access denied, missing keys and bad data stay terminal.
+S3_READ_TRANSIENT_MESSAGES = ("s3curlexception", "status 500,", "status 503,", "error internalerror",
+                              "error serviceunavailable", "error slowdown", "error requesttimeout")
 #: statistics and compression analysis do not change what is loaded; skipping them saves a scan
 ANALYSIS_OPTIONS = ["COMPUPDATE OFF", "STATUPDATE OFF"]
 

@@ -274,11 +274,11 @@ class S3Reader:
         return urls
 
     def get(self, s3: Any, bucket: str, key: str) -> bytes:
-        return self.call(s3.get_object, Bucket=bucket, Key=key)["Body"].read()
+        return self.call(lambda **kw: s3.get_object(**kw)["Body"].read(), Bucket=bucket, Key=key)
 
     def size(self, s3: Any, bucket: str, key: str) -> int | None:
         """The object's size, or None when it does not exist."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
@@ -286,6 +286,8 @@ class S3Reader:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise s3_error(exc) from None
+        except (BotoCoreError, OSError) as exc:
+            raise unreachable(exc) from None
 
     @staticmethod
     def call(fn: Any, **kwargs: Any) -> Any:
@@ -295,8 +297,8 @@ class S3Reader:
             return fn(**kwargs)
         except ClientError as exc:
             raise s3_error(exc) from None
-        except BotoCoreError as exc:
-            raise Emulated(f"S3ServiceException:{exc}", "XX000") from None
+        except (BotoCoreError, OSError) as exc:  # OSError: the connection reset while a body is read
+            raise unreachable(exc) from None
 
     def spool(self, cmd: CopyCommand, folder: Path) -> SpoolResult:
         s3 = self.client(cmd)
@@ -469,6 +471,16 @@ def s3_error(exc: Any) -> Emulated:
         return LoadError(f"S3ServiceException:The specified {'bucket' if code == 'NoSuchBucket' else 'key'} does not "
                          f"exist,Status {status},Error {code}", "XX000")
     return Emulated(f"S3ServiceException:{message},Status {status},Error {code}", "XX000")
+
+
+def unreachable(exc: BaseException) -> LoadError:
+    """The S3 server did not answer (refused, reset, timed out): Redshift reports this from its
+    S3 client (curl) as ``S3CurlException: ..., CurlError <n>, ..., CanRetry 1``, SQLSTATE XX000,
+    after its own retries; the COPY had begun, so `pg_last_copy_count()` is 0."""
+    text = str(exc)
+    curl = (28, "Timeout was reached") if "timeout" in text.lower() else (7, "Couldn't connect to server")
+    return LoadError(f"S3CurlException: {curl[1]} ({type(exc).__name__}: {text}), CurlError {curl[0]}, "
+                     "multiCurlError 0, CanRetry 1, UserError 0", "XX000")
 
 
 def spool_call(cmd: CopyCommand, spool: SpoolResult) -> str:

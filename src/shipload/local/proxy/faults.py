@@ -12,7 +12,10 @@ given: ``"after": "_sl_loads", "match": "^COMMIT"`` is the package's COMMIT); it
 to ``<rules file>.fired``.
 Actions: ``error`` (the statement is not run and fails with `code` and `message`), ``drop`` (the
 client's connection closes before the statement reaches the server) and ``drop_after`` (the
-statement runs, then the connection closes before its reply reaches the client)."""
+statement runs, then the connection closes before its reply reaches the client).
+
+``SHIPLOAD_PROXY_S3_ENDPOINT=<url>`` makes the proxy's COPY read the bucket through another address
+(the reliability suite puts a forwarder there that it can shut: the S3 server stops during COPY)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from typing import Any
 import orjson
 
 ENV = "SHIPLOAD_PROXY_FAULTS"
+S3_ENDPOINT_ENV = "SHIPLOAD_PROXY_S3_ENDPOINT"
 
 
 @dataclass

@@ -24,7 +24,7 @@ import orjson
 
 from shipload.local.proxy import results, wire
 from shipload.local.proxy.copy_s3 import LoadError, S3Reader, SpoolResult, parse_copy, spool_call
-from shipload.local.proxy.faults import FaultInjector
+from shipload.local.proxy.faults import S3_ENDPOINT_ENV, FaultInjector
 from shipload.local.proxy.longnames import LongNames
 from shipload.local.proxy.rewrite import REDSHIFT_VERSION, Emulated, Session, Statement, error_sql, rewrite_sql
 from shipload.local.proxy.statement_log import LogState, StatementLog
@@ -63,6 +63,7 @@ class ProxyConfig:
     def load(cls, path: Path) -> ProxyConfig:
         data = orjson.loads(path.read_bytes())["proxy"]
         data["iam_roles"] = {k: tuple(v) for k, v in data["iam_roles"].items()}
+        data["s3_endpoint"] = os.environ.get(S3_ENDPOINT_ENV) or data["s3_endpoint"]  # tests: see faults.py
         return cls(**data)
 
 
