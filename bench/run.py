@@ -313,7 +313,8 @@ def main() -> None:
         text = memory_table(memory, args.memory_n)
         print(text)
         if not args.no_readme:
-            write_section(BENCH / "README.md", "memory", f"{stamp}\n\n{text}")
+            when = f"Measured {report['when']} on {report['machine']}, one run each, {report['minutes']} min."
+            write_section(BENCH / "README.md", "memory", f"{when}\n\n{text}")
 
 
 def memory_table(runs: list[dict[str, Any]], n: int) -> str:

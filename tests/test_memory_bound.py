@@ -7,8 +7,9 @@ buffer pool fills to the limit in both runs), so what may differ is only what gr
 design: schema and row-count dicts, and the allocator's fragmentation over 10x more pages. 60 MB is
 about 20 % of the 300k run's data (~300 MB as JSON): a load that held all rows, all pages or whole
 files would exceed it several times over. Before the bound (main at d58c9f7: DuckDB without a memory
-limit) the 300k runs peaked 492 MB (DuckDB) and 399 MB (Postgres insert_values) against 182 MB and
-124 MB for 30k."""
+limit, insert_values frames held whole and copied) these loads peaked 365 MB (DuckDB) and 214 MB
+(Postgres insert_values) for 300k against 190 MB and 124 MB for 30k; after, 207 / 164 MB and
+117 / 72 MB."""
 
 from __future__ import annotations
 
