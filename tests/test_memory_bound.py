@@ -127,3 +127,24 @@ def test_duckdb_out_of_memory_names_the_setting_and_a_rerun_with_more_loads_once
     monkeypatch.setenv("DESTINATION__DUCKDB__MEMORY_LIMIT", "256MB")
     pipeline.load()
     assert duck_rows(pipeline, "SELECT count(*), count(DISTINCT id) FROM d.t") == [(5000, 5000)]
+
+
+def test_arrow_input_is_written_in_row_groups_of_bounded_size(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import shipload
+
+    text = "x" * 1000
+    table = pa.table({"id": pa.array(range(100_000), pa.int64()), "text": pa.array([text] * 100_000)})
+    pipeline = shipload.pipeline("arrow_groups", destination="duckdb", dataset_name="d")
+    pipeline.extract(shipload.resource([table], name="t"))
+    pipeline.normalize()
+    files = [f for f in (tmp_path / "pipelines").rglob("t.*.parquet")]
+    assert files, "no parquet load file for table t"
+    meta = pq.ParquetFile(files[0]).metadata
+    assert meta.num_rows == 100_000 and meta.num_row_groups >= 6  # ~100 MB of text in groups of <= 16 MB
+    pipeline.load()
+    from conftest import duck_rows
+
+    assert duck_rows(pipeline, "SELECT count(*), min(length(text)) FROM d.t") == [(100_000, 1000)]
