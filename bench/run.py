@@ -42,12 +42,16 @@ SCENARIOS = {
     "filesystem_jsonl": (("nested",), ("shipload", "dlt", "ref")),
     "redshift_staged_parquet": (("nested",), ("shipload", "dlt", "ref")),
     "redshift_staged_jsonl": (("nested",), ("shipload", "dlt", "ref")),
+    # Arrow input (bench/arrow.py): 2M rows x 6 columns as record batches, into DuckDB and staged parquet
+    "duckdb_arrow": (("batches",), ("shipload", "dlt", "ref")),
+    "redshift_staged_arrow": (("batches",), ("shipload", "dlt", "ref")),
 }
 #: --only accepts these names for groups of scenarios; each group has its own table in the README
 GROUPS = {
     "main": ("parquet", "jsonl", "postgres_insert", "postgres_copy", "duckdb", "redshift_insert"),
     "staged": ("filesystem_parquet", "filesystem_jsonl", "redshift_insert", "redshift_staged_parquet",
                "redshift_staged_jsonl"),
+    "arrow": ("duckdb_arrow", "redshift_staged_arrow"),
 }
 #: the memory runs (`--only memory`, and after a main sitting): shipload only, pages made while loading,
 #: `--memory-n` records, one run each; time and peak RSS above the start, normalize worker included
@@ -58,7 +62,9 @@ REFERENCE = {"parquet": "pyarrow from_pylist + parquet write", "jsonl": "orjson 
              "duckdb": "pyarrow + DuckDB CREATE TABLE AS", "redshift_insert": "hand-built multi-row INSERTs",
              "filesystem_parquet": "pyarrow from_pylist + parquet write", "filesystem_jsonl": "orjson to jsonl",
              "redshift_staged_parquet": "pyarrow parquet, boto3 upload, one COPY per table with a manifest",
-             "redshift_staged_jsonl": "orjson jsonl.gz, boto3 upload, one COPY per table with a manifest"}
+             "redshift_staged_jsonl": "orjson jsonl.gz, boto3 upload, one COPY per table with a manifest",
+             "duckdb_arrow": "pyarrow parquet write + DuckDB read_parquet",
+             "redshift_staged_arrow": "pyarrow parquet, boto3 upload, one COPY with a manifest"}
 
 
 def ensure_dlt() -> Path:
@@ -159,7 +165,8 @@ def measure(tool: str, scenario: str, kind: str, n: int, services: Services, dlt
     if tool == "dlt-nocompress":
         env["DATA_WRITER__DISABLE_COMPRESSION"] = "true"
     env["PYTHONPATH"] = str(ROOT / "src")
-    args = [python, str(BENCH / "runner.py"), "--tool", tool.split("-")[0], "--scenario", scenario, "--kind", kind,
+    script = BENCH / ("arrow.py" if scenario.endswith("_arrow") else "runner.py")
+    args = [python, str(script), "--tool", tool.split("-")[0], "--scenario", scenario, "--kind", kind,
             "--workdir", str(workdir)] + (["--n", str(n)] if n else []) + (["--lazy"] if lazy else [])
     cpu_before = services.endpoint_cpu() if scenario.startswith("redshift") else None
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
@@ -195,6 +202,8 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
                          rss_mb=statistics.median(r["peak_rss_mb"] for r in ok))
             if "statements" in ok[-1]:
                 entry["statements"] = ok[-1]["statements"]
+            if "cpu_s" in ok[-1]:  # the loader's own CPU (bench/arrow.py reports it)
+                entry["cpu_s"] = statistics.median(r["cpu_s"] for r in ok)
             if "endpoint_cpu_s" in ok[-1]:
                 entry["endpoint_cpu_s"] = {k: statistics.median(r["endpoint_cpu_s"][k] for r in ok)
                                            for k in ok[-1]["endpoint_cpu_s"]}
@@ -259,7 +268,7 @@ def main() -> None:
             subprocess.run(["rm", "-rf", str(leftover)])
     results: list[dict[str, Any]] = []
     started = time.time()
-    names = (args.only or "main,staged").split(",")
+    names = (args.only or "main,staged,arrow").split(",")
     wanted = {s for name in names if name != "memory" for s in GROUPS.get(name, (name,))}
     unknown = wanted - set(SCENARIOS)
     if unknown:
@@ -272,7 +281,7 @@ def main() -> None:
                     for tool in tools:
                         r = measure(tool, scenario, kind, args.n, services, dlt_python, work)
                         print(f"run {run + 1} {scenario}/{kind} {tool}: "
-                              f"{r.get('seconds', 0):.2f}s rss {r.get('peak_rss_mb')} "
+                              f"{r.get('seconds', 0):.2f}s cpu {r.get('cpu_s', '-')} rss {r.get('peak_rss_mb')} "
                               f"{r.get('endpoint_cpu_s', '')} {r.get('error', '')}", flush=True)
                         results.append(r)
         memory: list[dict[str, Any]] = []
@@ -294,7 +303,7 @@ def main() -> None:
              f"one sitting of {report['minutes']} min.")
     complete = [g for g, members in GROUPS.items() if set(members) <= set(chosen)]
     # a sitting of whole groups replaces their results file and README table; any other goes to partial.json
-    name = ("latest.json" if "main" in complete else "staged.json" if complete else
+    name = ("latest.json" if "main" in complete else f"{complete[0]}.json" if complete else
             "memory.json" if memory_only else "partial.json")
     (BENCH / "results" / name).write_text(json.dumps(report, indent=2, default=str))
     for group, members in GROUPS.items():
@@ -302,7 +311,7 @@ def main() -> None:
         if not part:
             continue
         text = table(part)
-        cpu = endpoint_table(part) if group == "staged" else ""
+        cpu = endpoint_table(part) if group in ("staged", "arrow") else ""
         if cpu:
             text += "\n\nWhat the local endpoint spent per run (proxy, PostgreSQL and S3 server CPU):\n\n" + cpu
         print(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,15 @@ def test_chess_source_page_example(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     pipeline = namespace["pipeline"]
     assert duck_rows(pipeline, "SELECT count(*) FROM chess_players_games_data.players_games") == [(6,)]
     assert duck_rows(pipeline, "SELECT count(*) FROM chess_players_games_data.players_profiles") == [(2,)]
+
+
+def test_getting_started_arrow_example(capsys: pytest.CaptureFixture[str]) -> None:
+    code = _python_block("getting-started.md", "## Arrow and pandas input")
+    namespace: dict = {}
+    exec(compile(code, "getting-started.md", "exec"), namespace)
+    pipeline = namespace["pipeline"]
+    assert duck_rows(pipeline, "SELECT count(*), count(name), sum(amount) FROM arrow_data.events") == [
+        (3000, 2700, Decimal("44985.00"))]
+    assert duck_rows(pipeline, "SELECT player__name, player__elo, tags::VARCHAR FROM arrow_data.events LIMIT 1") == [
+        ("magnus", 2830, '["blitz"]')]
+    assert "events" in capsys.readouterr().out

@@ -64,7 +64,9 @@ class Unstorable:
 
 def _failure(name: str, workers: str, monkeypatch: pytest.MonkeyPatch) -> tuple[shipload.Pipeline, Exception]:
     monkeypatch.setenv("NORMALIZE__WORKERS", workers)
-    data = [{"id": i, "v": Unstorable() if i == N - 5 else i} for i in range(N)]  # in the worker's pages
+    # the second page group: the worker's in run()'s streamed split (pipeline/streaming.py)
+    bad = (extractor.PAGES_PER_FILE + 1) * extractor.PAGE_SIZE + 5
+    data = [{"id": i, "v": Unstorable() if i == bad else i} for i in range(N)]
     p = shipload.pipeline(name, destination="duckdb")
     with pytest.raises(shipload.PipelineStepFailed) as err:
         p.run(data, table_name="t")

@@ -22,6 +22,7 @@ import pytest
 import shipload
 import shipload.dbt
 from conftest import PG_PASSWORD
+from shipload.local.proxy.statement_log import read_entries
 from shipload.utils.faults import on_point
 from test_s3_faults import Gates, Once, gates, s3_gates  # noqa: F401 (fixtures)
 
@@ -159,7 +160,7 @@ def test_staged_loads_leak_no_key_token_or_password(scan_user: Any, isolated: Pa
         return
     places.update(load_and_fail(p, monkeypatch, "DESTINATION__REDSHIFT__CREDENTIALS__PASSWORD"))
     db = os.environ["DESTINATION__REDSHIFT__CREDENTIALS__DATABASE"]
-    copies = [e["sql"] for e in map(orjson.loads, endpoint_logs(scan_user)["statement log"].splitlines())
+    copies = [e["sql"] for e in read_entries(scan_user.statement_log)
               if e["db"] == db and e["sql"].lstrip().upper().startswith("COPY")]
     # the keys really travelled in the COPY (masked in the log)
     assert copies and all(scan_user.access_key_id in c and "***" in c for c in copies), copies[:1]

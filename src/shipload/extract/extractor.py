@@ -12,6 +12,7 @@ import os
 import pickle
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from shipload.utils.typed import to_tagged
 
 PAGE_SIZE = 1000
 PAGES_PER_FILE = 20  # several files per big package: normalize splits work by file
+#: callable(table, page): takes each full page instead of the page file (streamed runs)
+PageSink = Callable[[str, list[Any]], None]
 #: types pickle cannot keep, stored as what normalize reads them as (memoryview: its bytes)
 _PAGE_REDUCERS = {**copyreg.dispatch_table, memoryview: lambda m: (bytes, (m.tobytes(),))}
 
@@ -39,8 +42,8 @@ _PAGE_REDUCERS = {**copyreg.dispatch_table, memoryview: lambda m: (bytes, (m.tob
 class _TableFile:
     """Appends pickled pages of one table to a file, rotating after PAGES_PER_FILE pages."""
 
-    def __init__(self, folder: Path, table: str) -> None:
-        self.folder, self.table = folder, table
+    def __init__(self, folder: Path, table: str, sink: PageSink | None = None) -> None:
+        self.folder, self.table, self.sink = folder, table, sink
         self.buffer: list[Any] = []
         self._file: Any = None
         self._pages = 0
@@ -56,6 +59,10 @@ class _TableFile:
             del self.buffer[:PAGE_SIZE]
 
     def _dump(self, page: list[Any]) -> None:
+        if self.sink is not None:
+            self.sink(self.table, page)
+            crash_point("extract.page")
+            return
         if self._file is None or self._pages >= PAGES_PER_FILE:
             self._close_file()
             # numbered so that files sort in the order their pages were made
@@ -127,8 +134,9 @@ def read_pages(path: Path) -> Any:
 class _PackageWriter:
     """The extracted package being written: pages and Arrow files per table, and each table's hints."""
 
-    def __init__(self, work: Path, naming: SnakeCaseNaming, source_hints: dict[str, Any]) -> None:
-        self.work, self.naming, self.source_hints = work, naming, source_hints
+    def __init__(self, work: Path, naming: SnakeCaseNaming, source_hints: dict[str, Any],
+                 page_sink: PageSink | None = None) -> None:
+        self.work, self.naming, self.source_hints, self.page_sink = work, naming, source_hints, page_sink
         self.pages_dir, self.arrow_dir = work / "pages", work / "arrow"
         self.pages_dir.mkdir()
         self.arrow_dir.mkdir()
@@ -167,16 +175,21 @@ class _PackageWriter:
         for table, items in groups:
             tf = self.files.get(table)
             if tf is None:
-                tf = self.files[table] = _TableFile(self.pages_dir, table)
+                tf = self.files[table] = _TableFile(self.pages_dir, table, self.page_sink)
             tf.add(items)
+
+    def register_static(self, resources: list[Resource]) -> None:
+        """Record the hints of every resource with a fixed table name (one that yields nothing counts:
+        replace empties its table)."""
+        for res in resources:
+            if not callable(res.table_name):
+                self.table_for(res, None)
 
     def finish(self, resources: list[Resource]) -> dict[str, int]:
         """Flush the pages; item counts per table."""
         for tf in self.files.values():
             tf.close()
-        for res in resources:  # a resource that yielded nothing still counts (replace empties its table)
-            if not callable(res.table_name):
-                self.table_for(res, None)
+        self.register_static(resources)
         counts = {t: tf.items for t, tf in self.files.items()}
         for t, n in self.arrow_counts.items():
             counts[t] = counts.get(t, 0) + n
@@ -252,17 +265,26 @@ class Extractor:
         load_id = new_load_id()
         work = self.storage.folder("extract", "new", load_id)
         writer = _PackageWriter(work, self.naming, source_hints)
+        package_state = self.run_resources(writer, resources, schema_name, state, pipeline_state, load_id)
+        write_json(work / "hints.json", writer.hints)
+        write_json(work / "package_state.json", package_state)
+        fsync_dir(writer.pages_dir)
+        os.replace(work, self.storage.folder("extract", "extracted") / load_id)
+        return load_id, package_state["item_counts"]
+
+    @staticmethod
+    def run_resources(
+        writer: _PackageWriter, resources: list[Resource], schema_name: str, state: dict[str, Any],
+        pipeline_state: dict[str, Any] | None, load_id: str,
+    ) -> dict[str, Any]:
+        """Run the resources into `writer`; returns the package state (pipeline state after extract)."""
         with context.pipeline_state_context(state):
             _ResourceTree(resources, state.setdefault("resources", {}), writer).run()
         counts = writer.finish(resources)
-        write_json(work / "hints.json", writer.hints)
-        write_json(work / "package_state.json", {
+        return {
             "load_id": load_id, "schema_name": schema_name, "created_at": time.time(),
             "pipeline_state": to_tagged(pipeline_state if pipeline_state is not None else state), "item_counts": counts,
-        })
-        fsync_dir(writer.pages_dir)
-        os.replace(work, self.storage.folder("extract", "extracted") / load_id)
-        return load_id, counts
+        }
 
 
 def _write_arrow(path: Path, data: Any) -> None:

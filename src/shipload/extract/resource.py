@@ -21,8 +21,24 @@ HINT_KEYS = (
 
 
 def _is_arrow(item: Any) -> bool:
-    mod = type(item).__module__
-    return mod.startswith("pyarrow") and type(item).__name__ in ("Table", "RecordBatch")
+    """An Arrow Table or RecordBatch, or a pandas DataFrame (made an Arrow table by `_as_arrow`)."""
+    cls = type(item)
+    mod = cls.__module__
+    return (mod.startswith("pyarrow") and cls.__name__ in ("Table", "RecordBatch")) or (
+        mod.startswith("pandas") and cls.__name__ == "DataFrame")
+
+
+def _as_arrow(item: Any, resource_name: str) -> Any:
+    """A pandas DataFrame as an Arrow table (its index dropped; columns typed by pyarrow); any other
+    item unchanged. A DataFrame pyarrow cannot convert is refused naming the resource and column."""
+    if type(item).__name__ == "DataFrame" and type(item).__module__.startswith("pandas"):
+        import pyarrow as pa
+
+        try:
+            return pa.Table.from_pandas(item, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise TerminalError(f"resource {resource_name!r}: a pandas DataFrame cannot be made Arrow: {exc}") from None
+    return item
 
 
 class Resource:
@@ -117,7 +133,7 @@ class Resource:
             elif isinstance(data, (str, bytes)):
                 raise TerminalError(f"resource {self.name!r} produced a string; yield dicts, lists or Arrow tables")
             for item in data:
-                yield item, bound
+                yield _as_arrow(item, self.name), bound
 
     def prepare(self, state: dict[str, Any]) -> tuple[dict[str, Any], Incremental | None]:
         """Bind the incremental once per extraction (transformers are called once per parent item)."""
@@ -135,7 +151,7 @@ class Resource:
             if isinstance(out, dict) or _is_arrow(out):
                 out = [out]
             for produced in out:
-                yield produced, bound
+                yield _as_arrow(produced, self.name), bound
 
     def __repr__(self) -> str:
         return f"<Resource {self.name!r} selected={self.selected} hints={sorted(self.hints)}>"

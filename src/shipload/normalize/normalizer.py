@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import shutil
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,17 +100,28 @@ class Normalizer:
             if _root_of(path) in sql_roots:
                 self._sql_job(path, work / "new_jobs", _root_of(path))
         part = self._normalize_pages(data_files, schema, load_id, work)
-        arrow_dir = extracted / "arrow"
-        if arrow_dir.exists():
-            pool = self._pool(schema, work / "new_jobs")
-            pages = TablePageNormalizer(schema, load_id, self.text_policy)
-            arrow = ArrowNormalizer(schema, load_id, pages)
-            for path in sorted(arrow_dir.iterdir()):
-                arrow.normalize_file(path, pool)
-            pool.close()
-            _add(part, pool.row_counts, pages.new_tables)
-        schema.bump_version()
+        self.normalize_arrow(extracted / "arrow", schema, load_id, work, part)
         state = read_json(extracted / "package_state.json", {})
+        target = self.publish(work, schema, part, state, hints)
+        remove_tree(extracted)
+        return LoadPackage(target), schema, part.row_counts
+
+    def normalize_arrow(self, arrow_dir: Path, schema: Schema, load_id: str, work: Path, part: _Part) -> None:
+        """Arrow IPC files of the extracted package to load files (no Python objects per row)."""
+        if not arrow_dir.exists() or not any(arrow_dir.iterdir()):
+            return
+        pool = self._pool(schema, work / "new_jobs")
+        pages = TablePageNormalizer(schema, load_id, self.text_policy)
+        arrow = ArrowNormalizer(schema, load_id, pages)
+        for path in sorted(arrow_dir.iterdir()):
+            arrow.normalize_file(path, pool)
+        pool.close()
+        _add(part, pool.row_counts, pages.new_tables)
+
+    def publish(self, work: Path, schema: Schema, part: _Part, state: dict[str, Any],
+                hints: dict[str, Any]) -> Path:
+        """Write the package's state and schema, then move it to load/normalized (its commit)."""
+        schema.bump_version()
         state["row_counts"] = part.row_counts
         state["schema_version_hash"] = schema.version_hash
         state["new_tables"] = sorted(part.new_tables)
@@ -119,13 +130,12 @@ class Normalizer:
         )
         if self.package_hook is not None:
             self.package_hook(work, schema)
-        package.save_state(state)
+        LoadPackage(work).save_state(state)
         write_json(work / "schema.json", schema.to_dict())
-        target = self.storage.folder("load", "normalized") / load_id
+        target = self.storage.folder("load", "normalized") / work.name
         os.replace(work, target)
         crash_point("normalize.renamed")
-        remove_tree(extracted)
-        return LoadPackage(target), schema, part.row_counts
+        return target
 
     # -- pages ------------------------------------------------------------------------------------
     def _normalize_pages(self, files: list[Path], schema: Schema, load_id: str, work: Path) -> _Part:
@@ -182,29 +192,19 @@ class Normalizer:
         self, files: list[Path], schema: Schema, load_id: str, folder: Path, page_point: str = "normalize.page",
         on_page: Callable[[], None] | None = None,
     ) -> _Part:
-        pool = self._pool(schema, folder)
-        pages = TablePageNormalizer(schema, load_id, self.text_policy)
-        flatteners: dict[str, RelationalNormalizer] = {}
+        sink = self.page_sink(schema, load_id, folder, page_point, on_page)
         for path in files:
             root = _root_of(path)
-            flattener = flatteners.get(root)
-            if flattener is None:
-                flattener = flatteners[root] = self._flattener(schema, root)
             for page in read_pages(path):
-                tables, root_ids = flattener.normalize_page(page)
-                dropped: set[str] = set()
-                for table_name, (columns, n) in tables.items():
-                    is_root = table_name == root
-                    parent = None if is_root else flattener.parent_of[table_name]
-                    done = pages.process(table_name, parent, columns, n, root_ids if is_root else None, dropped)
-                    if done is not None:
-                        cols, kept = done
-                        pool.write(schema.tables[table_name], cols, kept)
-                crash_point(page_point)
-                if on_page is not None:
-                    on_page()
-        pool.close()
-        return _Part(dict(pool.row_counts), set(pages.new_tables))
+                sink.page(root, page)
+        return sink.close()
+
+    def page_sink(
+        self, schema: Schema, load_id: str, folder: Path, page_point: str = "normalize.page",
+        on_page: Callable[[], None] | None = None,
+    ) -> PageSink:
+        """Normalizes pages handed to it one by one into load files in `folder`."""
+        return PageSink(self, schema, load_id, folder, page_point, on_page)
 
     def _pool(self, schema: Schema, folder: Path) -> WriterPool:
         return WriterPool(
@@ -217,9 +217,13 @@ class Normalizer:
 
     @staticmethod
     def _sql_job(pages: Path, folder: Path, table: str) -> None:
+        Normalizer.sql_job(read_pages(pages), folder, table)
+
+    @staticmethod
+    def sql_job(pages: Iterable[list[Any]], folder: Path, table: str) -> None:
         """A resource with file_format="sql" yields SQL statements: one job file, one transaction."""
         statements: list[str] = []
-        for page in read_pages(pages):
+        for page in pages:
             for item in page:
                 if not isinstance(item, str):
                     raise TerminalError(f"resource {table!r} has file_format 'sql': items must be SQL strings, got {item!r:.100}")
@@ -236,6 +240,39 @@ class Normalizer:
         with_root_id = table is not None and table.write_disposition == "merge"
         content_ids = with_root_id and table.merge_strategy == "scd2"
         return RelationalNormalizer(schema.naming, root, max_nesting, json_columns, with_root_id, content_ids)
+
+
+class PageSink:
+    """Pages of items in, load files out: flattens each page and writes its tables' rows."""
+
+    def __init__(self, normalizer: Normalizer, schema: Schema, load_id: str, folder: Path, page_point: str,
+                 on_page: Callable[[], None] | None) -> None:
+        self.schema, self.page_point, self.on_page = schema, page_point, on_page
+        self._normalizer = normalizer
+        self.pool = normalizer._pool(schema, folder)
+        self.pages = TablePageNormalizer(schema, load_id, normalizer.text_policy)
+        self.flatteners: dict[str, RelationalNormalizer] = {}
+
+    def page(self, root: str, page: list[Any]) -> None:
+        flattener = self.flatteners.get(root)
+        if flattener is None:
+            flattener = self.flatteners[root] = self._normalizer._flattener(self.schema, root)
+        tables, root_ids = flattener.normalize_page(page)
+        dropped: set[str] = set()
+        for table_name, (columns, n) in tables.items():
+            is_root = table_name == root
+            parent = None if is_root else flattener.parent_of[table_name]
+            done = self.pages.process(table_name, parent, columns, n, root_ids if is_root else None, dropped)
+            if done is not None:
+                cols, kept = done
+                self.pool.write(self.schema.tables[table_name], cols, kept)
+        crash_point(self.page_point)
+        if self.on_page is not None:
+            self.on_page()
+
+    def close(self) -> _Part:
+        self.pool.close()
+        return _Part(dict(self.pool.row_counts), set(self.pages.new_tables))
 
 
 def _root_of(path: Path) -> str:

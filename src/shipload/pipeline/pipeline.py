@@ -22,7 +22,7 @@ from shipload.normalize.normalizer import Normalizer
 from shipload.normalize.rotation import FALLBACK_SLICES, NormalizeSettings, rotation
 from shipload.normalize.text_size import TextPolicy
 from shipload.packages.storage import LoadPackage, PipelineStorage
-from shipload.pipeline import destination_state, progress
+from shipload.pipeline import destination_state, progress, streaming
 from shipload.pipeline.capability_checks import check_resources
 from shipload.pipeline.dataset import Dataset
 from shipload.pipeline.identifiers import check_dataset_name
@@ -194,6 +194,18 @@ class Pipeline:
     @locked
     def extract(self, data: Any, **hints: Any) -> str | None:
         self._recover()
+        schema_name, resources, source_hints, state, source_state = self._prepare_extract(data, hints)
+        extractor = Extractor(self.storage, self.schema(schema_name).naming)
+        try:
+            load_id, _ = extractor.extract(resources, schema_name, source_state, source_hints, state)
+        except Exception as exc:
+            remove_tree(self.working_dir / "extract" / "new")
+            raise PipelineStepFailed("extract", None, exc) from exc
+        crash_point("extract.done")
+        return load_id
+
+    def _prepare_extract(self, data: Any, hints: dict[str, Any]) -> tuple[str, list[Resource], dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """(schema name, resources, source hints, the pipeline state the package will carry, its source part)."""
         try:
             schema_name, resources, source_hints = self._as_resources(
                 data, {k: hints.get(k) for k in RUN_HINT_KEYS}
@@ -207,14 +219,7 @@ class Pipeline:
         state = self.state
         state["_state_version"] = int(state.get("_state_version", 0)) + 1
         source_state = state.setdefault("sources", {}).setdefault(schema_name, {})
-        extractor = Extractor(self.storage, self.schema(schema_name).naming)
-        try:
-            load_id, _ = extractor.extract(resources, schema_name, source_state, source_hints, state)
-        except Exception as exc:
-            remove_tree(self.working_dir / "extract" / "new")
-            raise PipelineStepFailed("extract", None, exc) from exc
-        crash_point("extract.done")
-        return load_id
+        return schema_name, resources, source_hints, state, source_state
 
     def _choose_format(self, loader_file_format: str | None) -> Any:
         caps = self.destination.capabilities
@@ -244,22 +249,7 @@ class Pipeline:
     @locked
     def normalize(self, loader_file_format: str | None = None) -> list[str]:
         self._recover()
-        dialect = self.destination.capabilities.sql_dialect
-        caps = self.destination.capabilities
-        options: dict[str, Any] = {"dialect": dialect, **caps.writer_options}
-        staged = self.staging is not None
-        fmt = loader_file_format or (caps.preferred_staging_file_format if staged else caps.preferred_loader_file_format)
-        limits = rotation(resolve_spec(NormalizeSettings, ("normalize",), self.pipeline_name), fmt, staged)
-        package_hook = None
-        if staged:
-            from shipload.destinations.redshift.staged_files import StagedPackager
-
-            options["parquet_json_logical_type"] = True
-            options["jsonl_compression_level"] = 1  # staged files travel: always gzip
-            package_hook = StagedPackager(limits.configured, self._slice_count)
-        normalizer = Normalizer(self.storage, self._choose_format(loader_file_format), options,
-                                limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
-                                package_hook=checked_before(caps.schema_check, dialect, package_hook))
+        normalizer = self._normalizer(loader_file_format)
         done: list[str] = []
         for extracted in self.storage.extracted_packages():
             pkg_state = read_json(extracted / "package_state.json", {})
@@ -273,11 +263,34 @@ class Pipeline:
                 raise PipelineStepFailed("normalize", extracted.name, exc) from exc
             self._save_schema(schema)
             done.append(package.load_id)
-            for job in package.jobs("new_jobs"):
-                progress.report("normalize", job.table, files=1)
-            for table, n in (package.state.get("row_counts") or {}).items():
-                progress.report("normalize", table, rows=n)
+            self._report_normalized(package)
         return done
+
+    @staticmethod
+    def _report_normalized(package: LoadPackage) -> None:
+        for job in package.jobs("new_jobs"):
+            progress.report("normalize", job.table, files=1)
+        for table, n in (package.state.get("row_counts") or {}).items():
+            progress.report("normalize", table, rows=n)
+
+    def _normalizer(self, loader_file_format: str | None) -> Normalizer:
+        """The normalizer for this destination (formats, writer options, file rotation, staging)."""
+        dialect = self.destination.capabilities.sql_dialect
+        caps = self.destination.capabilities
+        options: dict[str, Any] = {"dialect": dialect, **caps.writer_options}
+        staged = self.staging is not None
+        fmt = loader_file_format or (caps.preferred_staging_file_format if staged else caps.preferred_loader_file_format)
+        limits = rotation(resolve_spec(NormalizeSettings, ("normalize",), self.pipeline_name), fmt, staged)
+        package_hook = None
+        if staged:
+            from shipload.destinations.redshift.staged_files import StagedPackager
+
+            options["parquet_json_logical_type"] = True
+            options["jsonl_compression_level"] = 1  # staged files travel: always gzip
+            package_hook = StagedPackager(limits.configured, self._slice_count)
+        return Normalizer(self.storage, self._choose_format(loader_file_format), options,
+                          limits.max_rows, limits.max_bytes, text_policy=self._text_policy(dialect),
+                          package_hook=checked_before(caps.schema_check, dialect, package_hook))
 
     def _slice_count(self) -> int:
         """The cluster's slice count for sizing staged files: setting, else read once, else a fallback."""
@@ -409,19 +422,10 @@ class Pipeline:
             info.load_ids.extend(pending_info.load_ids)
             info.row_counts.update(pending_info.row_counts)
         if data is not None:
-            with trace.step("extract") as step:
-                load_id = self.extract(data, **hints)
-                step.load_ids = [load_id] if load_id else []
-                if load_id:
-                    extracted = read_json(self.working_dir / "extract" / "extracted" / load_id / "package_state.json", {})
-                    step.row_counts = dict((extracted or {}).get("item_counts") or {})
-            with trace.step("normalize") as step:
-                normalized = self.normalize(loader_file_format)
-                step.load_ids = normalized
-                for load_id in normalized:
-                    counts = LoadPackage(self.storage.root / "load" / "normalized" / load_id).state.get("row_counts")
-                    for t, n in (counts or {}).items():
-                        step.row_counts[t] = step.row_counts.get(t, 0) + n
+            if streaming.streaming_enabled():
+                self._extract_normalize_streamed(trace, data, hints, loader_file_format)
+            else:
+                self._extract_normalize_on_disk(trace, data, hints, loader_file_format)
             with trace.step("load") as step:
                 loaded = self.load()
                 step.row_counts, step.load_ids = dict(loaded.row_counts), list(loaded.load_ids)
@@ -433,6 +437,40 @@ class Pipeline:
         info.elapsed = time.time() - started
         self.last_load_info = info
         return info
+
+    def _extract_normalize_streamed(self, trace: RunTrace, data: Any, hints: dict[str, Any],
+                                    loader_file_format: str | None) -> None:
+        """Pages normalized as they are extracted (pipeline/streaming.py): the "extract" step ends
+        when the resources are exhausted, "normalize" finishes and publishes the package."""
+        with trace.step("extract") as step:
+            schema_name, resources, source_hints, state, source_state = self._prepare_extract(data, hints)
+            live = self.schema(schema_name)
+            streamed = streaming.StreamedPackage(Extractor(self.storage, live.naming),
+                                                 self._normalizer(loader_file_format), live, schema_name)
+            streamed.extract(resources, source_state, source_hints, state)
+            step.load_ids, step.row_counts = [streamed.load_id], streamed.item_counts
+        with trace.step("normalize") as step:
+            package, schema = streamed.finish()
+            self._save_schema(schema)
+            self._report_normalized(package)
+            step.load_ids, step.row_counts = [package.load_id], dict(package.state.get("row_counts") or {})
+
+    def _extract_normalize_on_disk(self, trace: RunTrace, data: Any, hints: dict[str, Any],
+                                   loader_file_format: str | None) -> None:
+        """extract() writes the extracted package, normalize() reads it (NORMALIZE__STREAM=false)."""
+        with trace.step("extract") as step:
+            load_id = self.extract(data, **hints)
+            step.load_ids = [load_id] if load_id else []
+            if load_id:
+                extracted = read_json(self.working_dir / "extract" / "extracted" / load_id / "package_state.json", {})
+                step.row_counts = dict((extracted or {}).get("item_counts") or {})
+        with trace.step("normalize") as step:
+            normalized = self.normalize(loader_file_format)
+            step.load_ids = normalized
+            for load_id in normalized:
+                counts = LoadPackage(self.storage.root / "load" / "normalized" / load_id).state.get("row_counts")
+                for t, n in (counts or {}).items():
+                    step.row_counts[t] = step.row_counts.get(t, 0) + n
 
     # -- destination ----------------------------------------------------------------------------------
     def sync_destination(self) -> bool:

@@ -61,7 +61,8 @@ def arrow_field_to_column(field: pa.Field) -> dict[str, Any]:
         out["data_type"] = "time"
     elif pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
         out["data_type"] = "binary"
-    elif pa.types.is_struct(t) or pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t):
+    elif (pa.types.is_struct(t) or pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_map(t)
+          or pa.types.is_fixed_size_list(t)):
         out["data_type"] = "json"
     elif pa.types.is_null(t):
         out["data_type"] = None

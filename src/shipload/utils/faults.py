@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 
 #: every crash point in the code, and where it is
 POINTS = {
-    "extract.page": "extract wrote a page of items (package still in extract/new)",
-    "extract.done": "extracted package complete, normalize not started",
+    "extract.page": "extract wrote a page of items (package still in extract/new); in run()'s streamed path:"
+                    " handed a page to normalize (load package still in normalize/new)",
+    "extract.done": "extracted package complete, normalize not started; streamed: the resources are exhausted,"
+                    " the worker's share and the package's publication not yet done",
     "normalize.page": "normalize (main process) wrote the rows of a page",
     "normalize.worker_page": "the forked normalize worker wrote the rows of a page",
-    "normalize.renamed": "normalized package in load/normalized, extracted package not yet removed",
+    "normalize.renamed": "normalized package in load/normalized, extracted package (streamed: the spool) not yet removed",
     "load.job_data": "a load job's data statements ran (its transaction open, marker not yet inserted)",
     "load.job_marker": "a load job's marker row was inserted, its transaction not yet committed",
     "load.job_committed": "a load job's transaction committed, its file not yet moved to completed_jobs",

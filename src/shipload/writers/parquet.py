@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shipload.schema.arrow import arrow_type
+from shipload.schema.schema import ROW_ID_COL, Column
 from shipload.writers.base import Columns, FileWriter
 
 
@@ -32,6 +33,13 @@ def _row_group_rows(table: pa.Table) -> int:
     return max(1, min(table.num_rows, ROW_GROUP_BYTES // per_row))
 
 
+def _dictionary_columns(columns: list[Column]) -> list[str]:
+    """Columns worth dictionary encoding: text and json (repeated values are common), not the row
+    ids (unique by construction) nor numbers and times (mostly distinct: the encoder tries a
+    dictionary, then falls back, which costs more than the whole plain write)."""
+    return [c.name for c in columns if c.data_type in ("text", "json") and c.name != ROW_ID_COL]
+
+
 class ParquetWriter(FileWriter):
     file_format = "parquet"
 
@@ -45,7 +53,7 @@ class ParquetWriter(FileWriter):
         self._sink = pa.OSFile(str(self.path), "wb")
         self._writer = pq.ParquetWriter(
             self._sink, self.schema, compression=self.options.get("parquet_compression", "snappy"),
-            use_dictionary=True, write_statistics=False,
+            use_dictionary=_dictionary_columns(self.columns), write_statistics=False,
         )
 
     def write(self, columns: Columns, n: int) -> None:

@@ -123,3 +123,10 @@ class StatementLog:
         entry["ms"] = round((time.time() - entry["t"]) * 1000, 3)
         with open(self.path, "ab") as out:
             out.write(orjson.dumps(entry) + b"\n")
+
+
+def read_entries(path: str) -> list[dict[str, Any]]:
+    """The log's complete entries; a last line still being written (no newline yet) is left out."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return [orjson.loads(line) for line in data[: data.rfind(b"\n") + 1].splitlines() if line]
