@@ -3,6 +3,7 @@ physical-limit references, each measurement in a fresh process, in one sitting.
 
     python bench/run.py                  # full sitting (writes bench/results/latest.json and the README tables)
     python bench/run.py --only staged    # the staged scenarios only (a group, or comma-separated scenarios)
+    python bench/run.py --only memory    # the memory runs only: 1M nested records, made while loading
     python bench/run.py --runs 1 --n 5000 --no-readme   # a smoke run
 
 It creates bench/.venv-dlt (dlt from PyPI) if missing, starts a PostgreSQL server and the local
@@ -52,6 +53,9 @@ GROUPS = {
                "redshift_staged_jsonl"),
     "arrow": ("duckdb_arrow", "redshift_staged_arrow"),
 }
+#: the memory runs (`--only memory`, and after a main sitting): shipload only, pages made while loading,
+#: `--memory-n` records, one run each; time and peak RSS above the start, normalize worker included
+MEMORY_SCENARIOS = ("duckdb", "postgres_insert", "postgres_copy", "redshift_staged_parquet")
 #: the reference each scenario is held against
 REFERENCE = {"parquet": "pyarrow from_pylist + parquet write", "jsonl": "orjson to jsonl",
              "postgres_insert": "hand-built multi-row INSERTs", "postgres_copy": "hand-flattened CSV, COPY FROM STDIN",
@@ -254,7 +258,8 @@ def main() -> None:
     ap.add_argument("--memory-n", type=int, default=1_000_000, help="records for the memory run (0 skips it)")
     ap.add_argument("--no-readme", action="store_true")
     args = ap.parse_args()
-    dlt_python = ensure_dlt()
+    memory_only = (args.only or "").split(",") == ["memory"]
+    dlt_python = Path(sys.executable) if memory_only else ensure_dlt()  # the memory runs are shipload's only
     work = BENCH / ".work"
     work.mkdir(parents=True, exist_ok=True)
     services = Services(work)
@@ -263,7 +268,8 @@ def main() -> None:
             subprocess.run(["rm", "-rf", str(leftover)])
     results: list[dict[str, Any]] = []
     started = time.time()
-    wanted = {s for name in (args.only or "main,staged,arrow").split(",") for s in GROUPS.get(name, (name,))}
+    names = (args.only or "main,staged,arrow").split(",")
+    wanted = {s for name in names if name != "memory" for s in GROUPS.get(name, (name,))}
     unknown = wanted - set(SCENARIOS)
     if unknown:
         ap.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
@@ -278,10 +284,12 @@ def main() -> None:
                               f"{r.get('seconds', 0):.2f}s cpu {r.get('cpu_s', '-')} rss {r.get('peak_rss_mb')} "
                               f"{r.get('endpoint_cpu_s', '')} {r.get('error', '')}", flush=True)
                         results.append(r)
-        memory = None
-        if args.memory_n and "duckdb" in chosen:
-            memory = measure("shipload", "duckdb", "nested", args.memory_n, services, dlt_python, work, lazy=True)
-            print(f"memory run: {memory}", flush=True)
+        memory: list[dict[str, Any]] = []
+        if args.memory_n and (memory_only or "main" in names):
+            for scenario in MEMORY_SCENARIOS:
+                r = measure("shipload", scenario, "nested", args.memory_n, services, dlt_python, work, lazy=True)
+                print(f"memory run {scenario}: {r}", flush=True)
+                memory.append(r)
     finally:
         services.stop()
     summary = summarize(results)
@@ -295,7 +303,8 @@ def main() -> None:
              f"one sitting of {report['minutes']} min.")
     complete = [g for g, members in GROUPS.items() if set(members) <= set(chosen)]
     # a sitting of whole groups replaces their results file and README table; any other goes to partial.json
-    name = "latest.json" if "main" in complete else f"{complete[0]}.json" if complete else "partial.json"
+    name = ("latest.json" if "main" in complete else f"{complete[0]}.json" if complete else
+            "memory.json" if memory_only else "partial.json")
     (BENCH / "results" / name).write_text(json.dumps(report, indent=2, default=str))
     for group, members in GROUPS.items():
         part = {k: v for k, v in summary.items() if k.split("/")[0] in members}
@@ -305,12 +314,28 @@ def main() -> None:
         cpu = endpoint_table(part) if group in ("staged", "arrow") else ""
         if cpu:
             text += "\n\nWhat the local endpoint spent per run (proxy, PostgreSQL and S3 server CPU):\n\n" + cpu
-        if group == "main" and memory:
-            text += (f"\n\nMemory: 1,000,000 nested records end to end into DuckDB, pages made while loading: "
-                     f"{memory.get('seconds', 0):.1f} s, peak RSS above the start {memory.get('peak_rss_mb')} MB.")
         print(text)
         if group in complete and not args.no_readme:
             write_section(BENCH / "README.md", "results" if group == "main" else group, f"{stamp}\n\n{text}")
+
+    if memory:
+        text = memory_table(memory, args.memory_n)
+        print(text)
+        if not args.no_readme:
+            when = f"Measured {report['when']} on {report['machine']}, one run each, {report['minutes']} min."
+            write_section(BENCH / "README.md", "memory", f"{when}\n\n{text}")
+
+
+def memory_table(runs: list[dict[str, Any]], n: int) -> str:
+    lines = [f"{n:,} nested records end to end, pages made while loading (shipload, one run each):", "",
+             "| scenario | seconds | peak RSS above start MB | of which normalize worker MB |",
+             "| --- | --- | --- | --- |"]
+    for r in runs:
+        if "error" in r:
+            lines.append(f"| {r['scenario']} | failed: {' '.join(r['error'])[:200]} | – | – |")
+        else:
+            lines.append(f"| {r['scenario']} | {r['seconds']:.1f} | {r['peak_rss_mb']} | {r.get('worker_rss_mb', '–')} |")
+    return "\n".join(lines)
 
 
 def write_section(readme: Path, name: str, text: str) -> None:

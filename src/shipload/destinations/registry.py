@@ -70,6 +70,7 @@ def _duckdb() -> dict[str, Any]:
     return {
         "capabilities": lambda: client.CAPABILITIES,
         "credentials": lambda: client.DuckDbCredentials,
+        "settings": lambda: client.DuckDbSettings,
         "client": client.DuckDbClient,
     }
 

@@ -15,7 +15,7 @@ import orjson
 from shipload.exceptions import SchemaError, TerminalError, UnstorableValueError
 from shipload.schema.schema import Column
 from shipload.writers.base import Columns, FileWriter
-from shipload.writers.sql_frames import write_frame, write_header
+from shipload.writers.sql_frames import begin_frame, end_frame, write_header
 
 #: frame size when the dialect has no statement limit
 DEFAULT_STATEMENT_BYTES = 16 * 1024 * 1024
@@ -70,7 +70,9 @@ class InsertValuesWriter(FileWriter):
         self._render = [renderer(self.dialect, c) for c in self.columns]
         self._out = open(self.path, "wb")
         write_header(self._out, "insert_values", {"columns": names})
-        self._frame: list[bytes] = []
+        #: where the open frame's body starts in the file (None: no frame open); rows are written as
+        #: they are rendered (a page at a time), so no frame is held in memory
+        self._frame_start: int | None = None
         self._frame_bytes = 0
 
     def write(self, columns: Columns, n: int) -> None:
@@ -86,6 +88,7 @@ class InsertValuesWriter(FileWriter):
                     bad = next(v for v in values if v is not None and _fails(render, v))
                     raise UnstorableValueError(self.table.name, col.name, bad, str(exc)) from None
         budget = self.budget
+        pending: list[bytes] = []  # this page's rows of the open frame
         for row in zip(*rendered, strict=False):
             line = ("(" + ",".join(row) + ")").encode("utf-8")
             size = len(line) + 2  # ",\n" separator
@@ -95,19 +98,31 @@ class InsertValuesWriter(FileWriter):
                     f"{self.dialect.name} statement may hold ({budget} bytes after the INSERT prefix)"
                 )
             if self._frame_bytes + size > budget:
-                self._flush()
-            self._frame.append(line)
+                self._write_pending(pending)
+                pending = []
+                self._end_frame()
+            pending.append(line)
             self._frame_bytes += size
+        self._write_pending(pending)
 
-    def _flush(self) -> None:
-        if self._frame:
-            write_frame(self._out, b",\n".join(self._frame))
-            self._frame = []
-            self._frame_bytes = 0
+    def _write_pending(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        if self._frame_start is None:
+            self._frame_start = begin_frame(self._out)
+        else:
+            self._out.write(b",\n")
+        self._out.write(b",\n".join(lines))
+
+    def _end_frame(self) -> None:
+        if self._frame_start is not None:
+            end_frame(self._out, self._frame_start)
+            self._frame_start = None
+        self._frame_bytes = 0
 
     def size(self) -> int:
-        return self._out.tell() + self._frame_bytes
+        return self._out.tell()
 
     def close(self) -> None:
-        self._flush()
+        self._end_frame()
         self._out.close()

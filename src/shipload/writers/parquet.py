@@ -21,6 +21,18 @@ def _json_text(values: list[Any]) -> list[str | None]:
     return [None if v is None else dumps(v, default=str).decode("utf-8") for v in values]
 
 
+#: uncompressed bytes per row group of an Arrow input: a reader (DuckDB under its memory_limit) holds
+#: one row group per thread, so groups stay this small however big the table handed in
+ROW_GROUP_BYTES = 16 * 1024 * 1024
+
+
+def _row_group_rows(table: pa.Table) -> int:
+    if table.num_rows == 0:
+        return 1
+    per_row = max(1, table.nbytes // table.num_rows)
+    return max(1, min(table.num_rows, ROW_GROUP_BYTES // per_row))
+
+
 def _dictionary_columns(columns: list[Column]) -> list[str]:
     """Columns worth dictionary encoding: text and json (repeated values are common), not the row
     ids (unique by construction) nor numbers and times (mostly distinct: the encoder tries a
@@ -57,7 +69,8 @@ class ParquetWriter(FileWriter):
         self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
 
     def write_arrow(self, table: pa.Table) -> None:
-        self._writer.write_table(table.select(self.schema.names).cast(self.schema))
+        data = table.select(self.schema.names).cast(self.schema)
+        self._writer.write_table(data, row_group_size=_row_group_rows(data))
 
     def size(self) -> int:
         return self._sink.tell()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from shipload.destinations.base import Capabilities
 from shipload.destinations.duckdb.dialect import DuckDbDialect
 from shipload.destinations.sql.client import SqlJobClient
 from shipload.destinations.sql.transport import SqlTransport
-from shipload.exceptions import DestinationTerminalError, DestinationTransientError, TerminalError
+from shipload.exceptions import ConfigError, DestinationTerminalError, DestinationTransientError, TerminalError
 from shipload.schema.schema import Table
 
 CAPABILITIES = Capabilities(
@@ -34,12 +35,49 @@ class DuckDbCredentials(BaseSpec):
         return {"database": value.removeprefix("duckdb:///")}
 
 
+#: DuckDB's memory limit for a database file when `[destination.duckdb] memory_limit` is unset: loading
+#: a parquet file streams its row groups, so this bounds the load whatever the file or data size
+DEFAULT_MEMORY_LIMIT = "128MB"
+_MEMORY_LIMIT = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+@dataclasses.dataclass(repr=False)
+class DuckDbSettings(BaseSpec):
+    """`[destination.duckdb]`; all optional. See docs/destinations/duckdb.md ("Memory")."""
+
+    #: DuckDB's `memory_limit` for the load connection (e.g. "256MB", "1GB"). Unset: 128MB for a
+    #: database file (DuckDB spills to `<database>.tmp` past it), DuckDB's own default for `:memory:`
+    #: (where the data itself counts against the limit)
+    memory_limit: str | None = None
+    #: DuckDB's `threads` for the load connection (unset: DuckDB's default, one per core)
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.memory_limit is not None and not _MEMORY_LIMIT.match(str(self.memory_limit)):
+            raise ConfigError(
+                f"destination.duckdb.memory_limit must be a size like '256MB' or '1GB', got {self.memory_limit!r}"
+            )
+        if self.threads is not None and int(self.threads) < 1:
+            raise ConfigError(f"destination.duckdb.threads must be a positive number, got {self.threads!r}")
+
+    def session_settings(self, database: str) -> dict[str, str]:
+        """The `SET` statements' values for a connection to `database`."""
+        out: dict[str, str] = {}
+        limit = self.memory_limit or (None if database == ":memory:" else DEFAULT_MEMORY_LIMIT)
+        if limit is not None:
+            out["memory_limit"] = str(limit).strip()
+        if self.threads is not None:
+            out["threads"] = str(int(self.threads))
+        return out
+
+
 _file_locks: dict[str, threading.Lock] = {}
 
 
 class DuckDbTransport(SqlTransport):
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, settings: DuckDbSettings | None = None) -> None:
         self.database = database
+        self.settings = settings or DuckDbSettings()
         self.conn: Any = None
 
     def connect(self) -> None:
@@ -50,6 +88,8 @@ class DuckDbTransport(SqlTransport):
         self.conn.execute("SET TimeZone = 'UTC'")
         # large INSERT ... SELECT from parquet: without this DuckDB holds whole files in memory
         self.conn.execute("SET preserve_insertion_order = false")
+        for name, value in self.settings.session_settings(self.database).items():
+            self.conn.execute(f"SET {name} = '{value}'")  # both values checked by DuckDbSettings
 
     def close(self) -> None:
         if self.conn is not None:
@@ -81,6 +121,12 @@ class DuckDbTransport(SqlTransport):
     def translate_error(self, exc: BaseException) -> BaseException:
         import duckdb
 
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            limit = self.settings.session_settings(self.database).get("memory_limit", "DuckDB's default")
+            return DestinationTerminalError(
+                f"duckdb: {exc} (memory_limit {limit}: raise [destination.duckdb] memory_limit, "
+                f"or lower [normalize] file_max_bytes)"
+            )
         if isinstance(exc, duckdb.TransactionException):
             return DestinationTransientError(f"duckdb: {exc}")
         if isinstance(exc, duckdb.IOException):
@@ -91,8 +137,11 @@ class DuckDbTransport(SqlTransport):
 
 
 class DuckDbClient(SqlJobClient):
-    def __init__(self, credentials: DuckDbCredentials, dataset_name: str) -> None:
-        super().__init__(DuckDbTransport(credentials.database or "shipload.duckdb"), DuckDbDialect, dataset_name, CAPABILITIES)
+    def __init__(
+        self, credentials: DuckDbCredentials, dataset_name: str, settings: DuckDbSettings | None = None
+    ) -> None:
+        transport = DuckDbTransport(credentials.database or "shipload.duckdb", settings)
+        super().__init__(transport, DuckDbDialect, dataset_name, CAPABILITIES)
 
     def open(self) -> None:
         super().open()

@@ -92,10 +92,9 @@ class SqlLoading(SqlClientBase):
         for sql in self.before_load_sql(target):
             self.execute(sql)
         if file_format == "insert_values":
-            _, meta, frames = read_frames(path)
-            prefix = statement_prefix(self.dialect, target, meta["columns"])
-            for body in frames:
-                self.execute(prefix + body)
+            _, _, statements = read_frames(path, lambda meta: statement_prefix(self.dialect, target, meta["columns"]))
+            for statement in statements:  # one frame at a time, built once (no further copy here)
+                self.execute(statement)
             return
         self.load_native_file(schema.get_table(table_name), target, path, file_format)
 
