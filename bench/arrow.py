@@ -96,28 +96,17 @@ def run_reference(scenario: str, data: list[Any], workdir: Path) -> dict[str, An
         con.execute(f"CREATE TABLE events AS SELECT * FROM read_parquet('{path}')")
         con.close()
         return {"rows": len(table)}
-    import boto3
     import psycopg2
+    from ref_s3 import ref_bucket
 
-    env = os.environ
-    bucket_url = env["DESTINATION__FILESYSTEM__BUCKET_URL"].rstrip("/") + "/ref"
-    bucket, _, prefix = bucket_url[len("s3://"):].partition("/")
-    key_id = env["DESTINATION__FILESYSTEM__CREDENTIALS__AWS_ACCESS_KEY_ID"]
-    secret = env["DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY"]
-    s3 = boto3.client("s3", endpoint_url=env["DESTINATION__FILESYSTEM__CREDENTIALS__ENDPOINT_URL"],
-                      aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1")
+    ref = ref_bucket()
     buf = io.BytesIO()
     pq.write_table(table, buf)
-    body, key = buf.getvalue(), f"{prefix}/events.parquet"
-    s3.put_object(Bucket=bucket, Key=key, Body=body)
-    entry = {"url": f"s3://{bucket}/{key}", "mandatory": True, "meta": {"content_length": len(body)}}
-    s3.put_object(Bucket=bucket, Key=f"{key}.manifest", Body=json.dumps({"entries": [entry]}).encode())
-    conn = psycopg2.connect(env["BENCH_DSN"])
+    conn = psycopg2.connect(os.environ["BENCH_DSN"])
     cur = conn.cursor()
     cur.execute('CREATE TABLE events (id bigint, "name" varchar(256), score double precision, flag boolean, '
                 '"at" timestamptz, amount numeric(18,2))')
-    cur.execute(f"COPY events FROM 's3://{bucket}/{key}.manifest' CREDENTIALS "
-                f"'aws_access_key_id={key_id};aws_secret_access_key={secret}' FORMAT AS PARQUET MANIFEST")
+    ref.copy_file(cur, "events", "events.parquet", buf.getvalue(), "FORMAT AS PARQUET")
     conn.commit()
     conn.close()
     return {"rows": len(table)}

@@ -147,22 +147,16 @@ def _reference_staged(scenario: str, pages: list[list[dict]]) -> dict[str, Any]:
     with one COPY per table through a manifest: no schema inference, no checks."""
     import gzip
 
-    import boto3
     import orjson
     import psycopg2
     import pyarrow as pa
     import pyarrow.parquet as pq
     from flatten import flatten
+    from ref_s3 import ref_bucket
 
-    env = os.environ
-    bucket_url = env["DESTINATION__FILESYSTEM__BUCKET_URL"].rstrip("/") + "/ref"
-    bucket, _, prefix = bucket_url[len("s3://"):].partition("/")
-    key_id = env["DESTINATION__FILESYSTEM__CREDENTIALS__AWS_ACCESS_KEY_ID"]
-    secret = env["DESTINATION__FILESYSTEM__CREDENTIALS__AWS_SECRET_ACCESS_KEY"]
-    s3 = boto3.client("s3", endpoint_url=env["DESTINATION__FILESYSTEM__CREDENTIALS__ENDPOINT_URL"],
-                      aws_access_key_id=key_id, aws_secret_access_key=secret, region_name="us-east-1")
+    ref = ref_bucket()
     roots, children = flatten(pages)
-    conn = psycopg2.connect(env["BENCH_DSN"])
+    conn = psycopg2.connect(os.environ["BENCH_DSN"])
     cur = conn.cursor()
     parquet = scenario.endswith("parquet")
     for name, rows in (("games", roots), ("clocks", children)):
@@ -178,16 +172,12 @@ def _reference_staged(scenario: str, pages: list[list[dict]]) -> dict[str, Any]:
                 if c not in arrow.column_names:
                     arrow = arrow.append_column(c, pa.nulls(len(rows)))
             pq.write_table(arrow.select(cols), buf)
-            body, key, fmt = buf.getvalue(), f"{prefix}/{name}.parquet", "FORMAT AS PARQUET"
+            body, file, fmt = buf.getvalue(), f"{name}.parquet", "FORMAT AS PARQUET"
         else:
             dumps = orjson.dumps
             body = gzip.compress(b"\n".join(dumps(r, default=str) for r in rows) + b"\n", compresslevel=1)
-            key, fmt = f"{prefix}/{name}.jsonl.gz", "FORMAT AS JSON 'auto' GZIP"
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-        entry = {"url": f"s3://{bucket}/{key}", "mandatory": True, "meta": {"content_length": len(body)}}
-        s3.put_object(Bucket=bucket, Key=f"{key}.manifest", Body=orjson.dumps({"entries": [entry]}))
-        cur.execute(f"COPY {name} FROM 's3://{bucket}/{key}.manifest' CREDENTIALS "
-                    f"'aws_access_key_id={key_id};aws_secret_access_key={secret}' {fmt} MANIFEST")
+            file, fmt = f"{name}.jsonl.gz", "FORMAT AS JSON 'auto' GZIP"
+        ref.copy_file(cur, name, file, body, fmt)
     conn.commit()
     conn.close()
     return {"rows": len(roots) + len(children)}

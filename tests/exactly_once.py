@@ -92,3 +92,12 @@ def check_exactly_once(p: shipload.Pipeline, scenario: str, n: int) -> dict[str,
         assert local["sources"]["crashy_append"]["resources"]["games"]["incremental"]["id"]["last_value"] == n - 1
     assert not p.storage.has_pending()
     return {"parents": len(got), "children": len(kids)}
+
+
+def assert_holds_version(p: shipload.Pipeline, n: int, version: int) -> None:
+    """The final tables hold `version` of the n records exactly: a failed load after it changed nothing."""
+    with p.sql_client() as c:
+        got = set(c.query(f"SELECT id, white FROM {c.table('games')}")[1])
+        kids = c.query(f"SELECT count(*) FROM {c.table('games__moves')}")[1][0][0]
+    assert got == {(r["id"], r["white"]) for r in versioned(n, version)}
+    assert kids == sum(len(r["moves"]) for r in versioned(n, version))

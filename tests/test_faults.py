@@ -20,7 +20,7 @@ import psycopg2
 import pytest
 
 import shipload
-from exactly_once import check_exactly_once, run_scenario, versioned
+from exactly_once import assert_holds_version, check_exactly_once, run_scenario
 from shipload.exceptions import PipelineStepFailed
 from shipload.local.endpoint import LocalEndpoint
 from shipload.local.proxy.faults import ENV as FAULTS_ENV
@@ -105,13 +105,6 @@ def merge_v1(server: Server) -> shipload.Pipeline:
     return p
 
 
-def assert_version_1(p: shipload.Pipeline) -> None:
-    """The final tables hold version 1 exactly: the failed load changed nothing."""
-    with p.sql_client() as c:
-        got = set(c.query(f"SELECT id, white FROM {c.table('games')}")[1])
-        kids = c.query(f"SELECT count(*) FROM {c.table('games__moves')}")[1][0][0]
-    assert got == {(r["id"], r["white"]) for r in versioned(N, 1)}
-    assert kids == sum(len(r["moves"]) for r in versioned(N, 1))
 
 
 # -- the connection drops ---------------------------------------------------------------------------
@@ -217,7 +210,7 @@ def test_statement_timeout_that_outlasts_the_retries_fails_clearly_then_resumes(
     release, thread = holder[0]
     release.set()
     thread.join()
-    assert_version_1(p)  # nothing of the failed merge is visible
+    assert_holds_version(p, N, 1)  # nothing of the failed merge is visible
     p.run()  # the cause is gone: the pending package loads
     check_exactly_once(p, "merge", N)
 
@@ -263,6 +256,6 @@ def test_terminal_error_in_a_job_fails_it_clearly_and_the_rerun_finishes(server:
     assert "games__moves" in message and "permission denied" in message and "retry" not in message
     [package] = p.storage.normalized_packages()
     assert package.jobs("failed_jobs") and "permission denied" in package.failure_message(package.jobs("failed_jobs")[0])
-    assert_version_1(p)
+    assert_holds_version(p, N, 1)
     p.run()
     check_exactly_once(p, "merge", N)

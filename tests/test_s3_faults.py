@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import shipload
-from exactly_once import check_exactly_once, run_scenario, versioned
+from exactly_once import assert_holds_version, check_exactly_once, run_scenario
 from shipload.exceptions import PipelineStepFailed
 from shipload.local.endpoint import LocalEndpoint
 from shipload.local.proxy.faults import S3_ENDPOINT_ENV
@@ -123,13 +123,6 @@ def staged_files_left(info: Any) -> list[str]:
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=info.bucket, Prefix=prefix).get("Contents", []))
 
 
-def assert_version_1(p: shipload.Pipeline) -> None:
-    """The target tables hold version 1 exactly: nothing of the failed load is visible."""
-    with p.sql_client() as c:
-        got = set(c.query(f"SELECT id, white FROM {c.table('games')}")[1])
-        kids = c.query(f"SELECT count(*) FROM {c.table('games__moves')}")[1][0][0]
-    assert got == {(r["id"], r["white"]) for r in versioned(N, 1)}
-    assert kids == sum(len(r["moves"]) for r in versioned(N, 1))
 
 
 #: where S3 stops: after the first staged file of a copy job was uploaded (the uploads' path), or
@@ -188,7 +181,7 @@ def test_s3_stays_down_fails_clearly_changes_nothing_and_the_rerun_finishes(gate
         assert "COPY" in message or S3_UNREACHABLE in message, message
         assert S3_UNREACHABLE in message and "CanRetry 1" in message, message
     assert p.storage.normalized_packages(), "the package stays pending"
-    assert_version_1(p)
+    assert_holds_version(p, N, 1)
     gates.up()
     p.run()
     check_exactly_once(p, "merge", N)
