@@ -39,9 +39,9 @@ SCENARIOS = {
     # staged: extract + normalize for the filesystem destination (local folder), and a whole run into the
     # local Redshift endpoint through S3 staging (dlt: its own staged Redshift path against the same endpoint)
     "filesystem_parquet": (("nested",), ("shipload", "dlt", "ref")),
-    "filesystem_jsonl": (("nested",), ("shipload", "dlt", "ref")),
+    "filesystem_jsonl": (("nested",), ("shipload", "dlt", "dlt-nocompress", "ref")),
     "redshift_staged_parquet": (("nested",), ("shipload", "dlt", "ref")),
-    "redshift_staged_jsonl": (("nested",), ("shipload", "dlt", "ref")),
+    "redshift_staged_jsonl": (("nested",), ("shipload", "dlt", "dlt-nocompress", "ref")),
     # Arrow input (bench/arrow.py): 2M rows x 6 columns as record batches, into DuckDB and staged parquet
     "duckdb_arrow": (("batches",), ("shipload", "dlt", "ref")),
     "redshift_staged_arrow": (("batches",), ("shipload", "dlt", "ref")),
