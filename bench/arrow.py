@@ -18,11 +18,13 @@ import argparse
 import io
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proc_stats import cpu_seconds, rss_kb  # noqa: E402
 
 BATCH = 100_000
 WORDS = ["alpha", "béta", "gamma", "δέλτα", "epsilon zeta", "日本語のテキスト", "omega-long-" * 4]
@@ -112,17 +114,6 @@ def run_reference(scenario: str, data: list[Any], workdir: Path) -> dict[str, An
     return {"rows": len(table)}
 
 
-def _rss_kb(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _cpu() -> float:
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -136,15 +127,15 @@ def main() -> None:
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     data = batches(args.n or 2_000_000)
-    baseline = _rss_kb("VmRSS")
-    cpu = _cpu()
+    baseline = rss_kb("VmRSS")
+    cpu = cpu_seconds()
     started = time.perf_counter()
     run = {"shipload": run_shipload, "dlt": run_dlt, "ref": run_reference}[args.tool]
     extra = run(args.scenario, data, args.workdir)
     elapsed = time.perf_counter() - started
     print(json.dumps({"tool": args.tool, "scenario": args.scenario, "kind": args.kind, "seconds": elapsed,
-                      "cpu_s": round(_cpu() - cpu, 2),
-                      "peak_rss_mb": round((_rss_kb("VmHWM") - baseline) / 1024, 1), **extra}))
+                      "cpu_s": round(cpu_seconds() - cpu, 2),
+                      "peak_rss_mb": round((rss_kb("VmHWM") - baseline) / 1024, 1), **extra}))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
+from proc_stats import rss_kb  # noqa: E402
 
 #: end-to-end scenarios: (destination, loader file format)
 LOAD_SCENARIOS = {
@@ -34,12 +35,6 @@ FILESYSTEM = {"filesystem_parquet": "parquet", "filesystem_jsonl": "jsonl"}
 STAGED = ("redshift_staged_parquet", "redshift_staged_jsonl")
 
 
-def rss_kb(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 # -- shipload -----------------------------------------------------------------------------------
